@@ -1,0 +1,418 @@
+package grpo
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Loss aggregation modes (verl's actor.loss_agg_mode).
+const (
+	AggTokenMean           = "token-mean"
+	AggSeqMeanTokenSum     = "seq-mean-token-sum"
+	AggSeqMeanTokenMean    = "seq-mean-token-mean"
+	AggSeqMeanTokenSumNorm = "seq-mean-token-sum-norm"
+)
+
+// KL estimators (verl's actor.kl_loss_type; verl's aliases kl, mse and
+// low_var_kl are accepted).
+const (
+	KLK1 = "k1"
+	KLK2 = "k2"
+	KLK3 = "k3"
+)
+
+// k3Clamp is verl's clamp on the k3 (low_var_kl) value, logRatioClamp
+// its clamp on log(pi/pi_old) before the exponential.
+const (
+	k3Clamp       = 10
+	logRatioClamp = 20
+)
+
+// LossConfig configures the policy loss. Field names follow verl. The zero
+// value is PPO clip 0.2 both ways, no dual clip, token-mean, no KL term, no
+// importance-sampling correction.
+type LossConfig struct {
+	// ClipRatioLow and ClipRatioHigh bound the ratio to
+	// [1-ClipRatioLow, 1+ClipRatioHigh]; 0 takes 0.2. DAPO's clip-higher
+	// is ClipRatioHigh 0.28.
+	ClipRatioLow  float64 `yaml:"clip_ratio_low" json:"clip_ratio_low"`
+	ClipRatioHigh float64 `yaml:"clip_ratio_high" json:"clip_ratio_high"`
+	// ClipRatioC is the dual-clip bound (> 1; verl's default 3): for a
+	// negative advantage the per-token loss is at most -A*ClipRatioC.
+	// 0 disables dual clip.
+	ClipRatioC float64 `yaml:"clip_ratio_c" json:"clip_ratio_c"`
+	// LossAggMode is token-mean (""), seq-mean-token-sum,
+	// seq-mean-token-mean or seq-mean-token-sum-norm.
+	LossAggMode string `yaml:"loss_agg_mode" json:"loss_agg_mode"`
+	// LossScaleFactor is seq-mean-token-sum-norm's constant divisor (Dr.
+	// GRPO's generation budget; verl's loss_scale_factor). 0 takes the
+	// longest sequence in the batch, len(Logprobs), which is verl's padded
+	// response width when the batch is padded to the maximum length. Set it
+	// to the maximum response length for a divisor that is truly constant.
+	LossScaleFactor float64 `yaml:"loss_scale_factor" json:"loss_scale_factor"`
+	// KLType is k1, k2 or k3 ("" = k3) and KLCoef its coefficient
+	// (verl's kl_loss_coef; 0 = no KL term, the TRL and DAPO default).
+	KLType string  `yaml:"kl_loss_type" json:"kl_loss_type"`
+	KLCoef float64 `yaml:"kl_loss_coef" json:"kl_loss_coef"`
+	// TISCap turns on token-level truncated importance sampling against the
+	// sampler: each token's policy-gradient term is weighted by
+	// min(exp(OldLogprob - SamplerLogprob), TISCap), a constant. 0 = off.
+	// verl's rollout_is_threshold (2 there), TRL's
+	// vllm_importance_sampling_cap (3 there, token_truncate mode).
+	TISCap float64 `yaml:"rollout_is_threshold" json:"rollout_is_threshold"`
+}
+
+// DefaultLossConfig is verl's actor defaults: clip 0.2/0.2, dual clip 3,
+// token-mean, k3 KL with coefficient 0 (off), no TIS.
+func DefaultLossConfig() LossConfig {
+	return LossConfig{ClipRatioLow: 0.2, ClipRatioHigh: 0.2, ClipRatioC: 3, LossAggMode: AggTokenMean, KLType: KLK3}
+}
+
+// Validate reports what is wrong with c.
+func (c LossConfig) Validate() error {
+	var errs []error
+	finite := func(name string, v float64) bool {
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			errs = append(errs, fmt.Errorf("grpo: loss %s = %v: must be a finite number >= 0", name, v))
+			return false
+		}
+		return true
+	}
+	if finite("clip_ratio_low", c.ClipRatioLow) && c.ClipRatioLow >= 1 {
+		errs = append(errs, fmt.Errorf("grpo: loss clip_ratio_low = %v: must be < 1", c.ClipRatioLow))
+	}
+	finite("clip_ratio_high", c.ClipRatioHigh)
+	if finite("clip_ratio_c", c.ClipRatioC) && c.ClipRatioC != 0 && c.ClipRatioC <= 1 {
+		errs = append(errs, fmt.Errorf("grpo: loss clip_ratio_c = %v: must be > 1 (or 0 to disable dual clip)", c.ClipRatioC))
+	}
+	finite("loss_scale_factor", c.LossScaleFactor)
+	finite("kl_loss_coef", c.KLCoef)
+	finite("rollout_is_threshold", c.TISCap)
+	switch c.LossAggMode {
+	case "", AggTokenMean, AggSeqMeanTokenSum, AggSeqMeanTokenMean, AggSeqMeanTokenSumNorm:
+	default:
+		errs = append(errs, fmt.Errorf("grpo: unknown loss_agg_mode %q: use token-mean, seq-mean-token-sum, seq-mean-token-mean or seq-mean-token-sum-norm", c.LossAggMode))
+	}
+	if _, err := klKind(c.KLType); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func klKind(s string) (string, error) {
+	switch s {
+	case "", KLK3, "low_var_kl":
+		return KLK3, nil
+	case KLK1, "kl":
+		return KLK1, nil
+	case KLK2, "mse":
+		return KLK2, nil
+	}
+	return "", fmt.Errorf("grpo: unknown kl_loss_type %q: use k1 (kl), k2 (mse) or k3 (low_var_kl)", s)
+}
+
+// SeqInput is one sequence's response tokens. Every per-token slice has the
+// length of Logprobs; nil optional slices are described field by field.
+type SeqInput struct {
+	// Logprobs are the current policy's log-probabilities of the sampled
+	// tokens: the variables the gradient is taken with respect to.
+	Logprobs []float64
+	// OldLogprobs are the behaviour policy's (pi_old, computed by the
+	// trainer before the update). nil means on-policy: pi_old is the
+	// current policy with its gradient stopped (ratio 1, gradient -A).
+	OldLogprobs []float64
+	// SamplerLogprobs are the inference engine's, needed when TISCap > 0.
+	SamplerLogprobs []float64
+	// RefLogprobs are the reference policy's, needed when KLCoef > 0.
+	RefLogprobs []float64
+	// Mask weights each token's loss, 1 for response tokens and 0 for
+	// padding or excluded tokens (any weight >= 0 is taken linearly,
+	// including in the token counts). nil means all 1.
+	Mask []float64
+	// Advantage is the sequence's advantage, the same for all its tokens.
+	Advantage float64
+}
+
+// LossStats describe a loss evaluation; fractions and means are over
+// tokens, weighted by the mask.
+type LossStats struct {
+	// Tokens is the sum of the mask.
+	Tokens float64 `json:"tokens"`
+	// ClipFracHigh: tokens with A > 0 and ratio > 1+clip_ratio_high (their
+	// gradient is clipped to 0). ClipFracLow: A < 0 and ratio <
+	// 1-clip_ratio_low. DualClipFrac: A < 0 and the dual-clip bound active.
+	ClipFracHigh float64 `json:"clip_frac_high"`
+	ClipFracLow  float64 `json:"clip_frac_low"`
+	DualClipFrac float64 `json:"dual_clip_frac"`
+	// RatioMean and RatioMax describe pi/pi_old.
+	RatioMean float64 `json:"ratio_mean"`
+	RatioMax  float64 `json:"ratio_max"`
+	// PPOKL is the mean of OldLogprob - Logprob (verl's ppo_kl).
+	PPOKL float64 `json:"ppo_kl"`
+	// KLMean is the mean per-token KL estimate against the reference (0
+	// without reference logprobs).
+	KLMean float64 `json:"kl_mean"`
+	// TISWeightMean is the mean importance weight after the cap and
+	// TISCappedFrac the share of tokens whose weight was capped.
+	TISWeightMean float64 `json:"tis_weight_mean"`
+	TISCappedFrac float64 `json:"tis_capped_frac"`
+	// Entropy is the mean negative log-probability of the sampled tokens,
+	// an estimate of the policy's entropy.
+	Entropy float64 `json:"entropy"`
+}
+
+// LossResult is the loss, its parts, and its gradient.
+type LossResult struct {
+	// Loss = PGLoss + KLCoef*KLLoss.
+	Loss   float64 `json:"loss"`
+	PGLoss float64 `json:"pg_loss"`
+	KLLoss float64 `json:"kl_loss"`
+	// Grad[i][t] is dLoss/dLogprobs[i][t].
+	Grad  [][]float64 `json:"-"`
+	Stats LossStats   `json:"stats"`
+}
+
+// Loss is the reference policy loss and its gradient with respect to each
+// token's log-probability, in float64. For sequence i and token t, with
+// l = Logprobs, l_old = OldLogprobs (l with its gradient stopped when nil),
+// l_s = SamplerLogprobs, l_ref = RefLogprobs, m = Mask, A = Advantage,
+// lo = ClipRatioLow, hi = ClipRatioHigh, c = ClipRatioC:
+//
+//	rho  = exp(clamp(l - l_old, -20, 20))      (verl's clamp)
+//	pg1  = -A*rho
+//	pg2  = -A*clip(rho, 1-lo, 1+hi)
+//	pg   = max(pg1, pg2)
+//	pg   = min(pg, -A*c)                if c > 0 and A < 0   (dual clip)
+//	w    = min(exp(l_old - l_s), cap)   if TISCap > 0, else 1 (a constant)
+//	kl   = l - l_ref                    (k1)
+//	     = (l - l_ref)^2 / 2            (k2)
+//	     = min(exp(d) - d - 1, 10), d = l_ref - l   (k3, verl's clamp)
+//	Loss = Agg(w*pg) + KLCoef*Agg(kl)
+//
+// The TIS weight multiplies the policy-gradient term only (as verl). Agg
+// over the batch, N sequences, K = LossScaleFactor or the longest
+// sequence:
+//
+//	token-mean               sum_i sum_t m*x / sum_i sum_t m
+//	seq-mean-token-sum       (1/N) sum_i sum_t m*x
+//	seq-mean-token-mean      (1/N') sum_i (sum_t m*x / sum_t m), N' the
+//	                         sequences with sum_t m > 0 (verl: NaN on empty)
+//	seq-mean-token-sum-norm  sum_i sum_t m*x / K
+//
+// so dLoss/dl = a*(w*dpg/dl + KLCoef*dkl/dl) with a the token's weight in
+// Agg, and
+//
+//	dpg/dl = -A*rho  where pg1 is the term in force (pg1 >= pg2, and not
+//	                 the dual-clip bound); 0 where the clip, the dual-clip
+//	                 bound or the log-ratio clamp is in force
+//	dkl/dl = 1 (k1), l - l_ref (k2), 1 - exp(d) (k3; 0 where clamped)
+//
+// An empty batch, or one whose masks sum to 0, has loss 0 and zero
+// gradients. Inputs must be finite and consistent in length; an error says
+// which sequence and slice is wrong.
+func Loss(cfg LossConfig, batch []SeqInput) (LossResult, error) {
+	if err := cfg.Validate(); err != nil {
+		return LossResult{}, err
+	}
+	if err := checkBatch(cfg, batch); err != nil {
+		return LossResult{}, err
+	}
+	lo, hi := cfg.ClipRatioLow, cfg.ClipRatioHigh
+	if lo == 0 {
+		lo = 0.2
+	}
+	if hi == 0 {
+		hi = 0.2
+	}
+	kind, _ := klKind(cfg.KLType)
+	useKL := cfg.KLCoef > 0
+
+	// Aggregation weights a[i][t] (without the mask) and the token total.
+	var res LossResult
+	res.Grad = make([][]float64, len(batch))
+	seqWeight := make([]float64, len(batch))
+	var tokens float64
+	maxLen, nonEmpty := 0, 0
+	for i, s := range batch {
+		res.Grad[i] = make([]float64, len(s.Logprobs))
+		st := 0.0
+		for t := range s.Logprobs {
+			st += mask(s, t)
+		}
+		seqWeight[i] = st
+		tokens += st
+		maxLen = max(maxLen, len(s.Logprobs))
+		if st > 0 {
+			nonEmpty++
+		}
+	}
+	res.Stats.Tokens = tokens
+	if tokens == 0 {
+		return res, nil
+	}
+	norm := cfg.LossScaleFactor
+	if norm == 0 {
+		norm = float64(maxLen)
+	}
+	agg := func(i int) float64 {
+		switch cfg.LossAggMode {
+		case AggSeqMeanTokenSum:
+			return 1 / float64(len(batch))
+		case AggSeqMeanTokenMean:
+			if seqWeight[i] == 0 {
+				return 0
+			}
+			return 1 / (seqWeight[i] * float64(nonEmpty))
+		case AggSeqMeanTokenSumNorm:
+			return 1 / norm
+		}
+		return 1 / tokens
+	}
+
+	st := &res.Stats
+	st.RatioMax = math.Inf(-1)
+	for i, s := range batch {
+		a := agg(i)
+		A := s.Advantage
+		for t, l := range s.Logprobs {
+			m := mask(s, t)
+			if m == 0 {
+				continue
+			}
+			lOld := l
+			if s.OldLogprobs != nil {
+				lOld = s.OldLogprobs[t]
+			}
+			// verl clamps the log-ratio to [-20, 20] before exp; beyond it
+			// the ratio is constant.
+			logRatio := l - lOld
+			drho := 1.0
+			if logRatio > logRatioClamp || logRatio < -logRatioClamp {
+				logRatio, drho = math.Max(-logRatioClamp, math.Min(logRatioClamp, logRatio)), 0
+			}
+			rho := math.Exp(logRatio)
+			pg1 := -A * rho
+			pg2 := -A * math.Min(math.Max(rho, 1-lo), 1+hi)
+			pg, dpg := pg1, -A*rho*drho
+			if pg2 > pg1 {
+				pg, dpg = pg2, 0
+			}
+			if cfg.ClipRatioC > 0 && A < 0 && -A*cfg.ClipRatioC < pg {
+				pg, dpg = -A*cfg.ClipRatioC, 0
+				st.DualClipFrac += m
+			}
+			switch {
+			case A > 0 && rho > 1+hi:
+				st.ClipFracHigh += m
+			case A < 0 && rho < 1-lo:
+				st.ClipFracLow += m
+			}
+			w := 1.0
+			if cfg.TISCap > 0 {
+				w = math.Exp(lOld - s.SamplerLogprobs[t])
+				if w > cfg.TISCap {
+					w = cfg.TISCap
+					st.TISCappedFrac += m
+				}
+			}
+			st.TISWeightMean += m * w
+			res.PGLoss += a * m * w * pg
+			g := w * dpg
+			if s.RefLogprobs != nil {
+				kl, dkl := klEstimate(kind, l, s.RefLogprobs[t])
+				st.KLMean += m * kl
+				if useKL {
+					res.KLLoss += a * m * kl
+					g += cfg.KLCoef * dkl
+				}
+			}
+			res.Grad[i][t] = a * m * g
+			st.RatioMean += m * rho
+			st.RatioMax = math.Max(st.RatioMax, rho)
+			st.PPOKL += m * (lOld - l)
+			st.Entropy += m * -l
+		}
+	}
+	res.Loss = res.PGLoss + cfg.KLCoef*res.KLLoss
+	for _, p := range []*float64{&st.ClipFracHigh, &st.ClipFracLow, &st.DualClipFrac, &st.RatioMean, &st.PPOKL,
+		&st.KLMean, &st.TISWeightMean, &st.TISCappedFrac, &st.Entropy} {
+		*p /= tokens
+	}
+	return res, nil
+}
+
+func mask(s SeqInput, t int) float64 {
+	if s.Mask == nil {
+		return 1
+	}
+	return s.Mask[t]
+}
+
+// klEstimate returns the per-token KL estimate of the policy against the
+// reference and its derivative with respect to the policy's logprob l.
+func klEstimate(kind string, l, ref float64) (kl, dkl float64) {
+	switch kind {
+	case KLK1:
+		return l - ref, 1
+	case KLK2:
+		return 0.5 * (l - ref) * (l - ref), l - ref
+	}
+	// exp(d) - d - 1, computed as expm1(d) - d to keep its precision near
+	// d = 0, and floored at 0 against rounding (it is >= 0 exactly).
+	d := ref - l
+	kl = math.Max(math.Expm1(d)-d, 0)
+	if kl > k3Clamp {
+		return k3Clamp, 0
+	}
+	return kl, -math.Expm1(d)
+}
+
+// KL returns the per-token KL estimate of kind ("k1", "k2", "k3" or
+// verl's aliases) of a policy logprob against a reference logprob, and its
+// derivative with respect to the policy logprob. k2 and k3 are never
+// negative.
+func KL(kind string, logprob, refLogprob float64) (kl, dkl float64, err error) {
+	k, err := klKind(kind)
+	if err != nil {
+		return 0, 0, err
+	}
+	kl, dkl = klEstimate(k, logprob, refLogprob)
+	return kl, dkl, nil
+}
+
+func checkBatch(cfg LossConfig, batch []SeqInput) error {
+	for i, s := range batch {
+		n := len(s.Logprobs)
+		if math.IsNaN(s.Advantage) || math.IsInf(s.Advantage, 0) {
+			return fmt.Errorf("grpo: loss sequence %d: advantage is %v, must be finite", i, s.Advantage)
+		}
+		for _, f := range []struct {
+			name     string
+			v        []float64
+			required bool
+		}{
+			{"Logprobs", s.Logprobs, true},
+			{"OldLogprobs", s.OldLogprobs, false},
+			{"SamplerLogprobs", s.SamplerLogprobs, cfg.TISCap > 0},
+			{"RefLogprobs", s.RefLogprobs, cfg.KLCoef > 0},
+			{"Mask", s.Mask, false},
+		} {
+			if f.v == nil {
+				if f.required && n > 0 {
+					return fmt.Errorf("grpo: loss sequence %d: %s missing (needed by the configuration: TISCap needs SamplerLogprobs, KLCoef needs RefLogprobs)", i, f.name)
+				}
+				continue
+			}
+			if len(f.v) != n {
+				return fmt.Errorf("grpo: loss sequence %d: %s has %d values for %d tokens", i, f.name, len(f.v), n)
+			}
+			for t, x := range f.v {
+				if math.IsNaN(x) || math.IsInf(x, 0) || (f.name == "Mask" && x < 0) {
+					return fmt.Errorf("grpo: loss sequence %d: %s[%d] = %v: must be finite (and >= 0 for Mask)", i, f.name, t, x)
+				}
+			}
+		}
+	}
+	return nil
+}

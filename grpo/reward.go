@@ -1,0 +1,350 @@
+package grpo
+
+import (
+	"math"
+
+	"tabler1/answer"
+	"tabler1/layouts"
+	"tabler1/sandbox"
+)
+
+// Paradigm is how a completion answers.
+type Paradigm string
+
+// The paradigms. A completion the rollout parser could not read as either
+// is invalid.
+const (
+	ParadigmProgram Paradigm = "program"
+	ParadigmText    Paradigm = "text"
+	ParadigmInvalid Paradigm = "invalid"
+)
+
+// Task is what a sample is graded on.
+type Task string
+
+// The tasks. The zero Task is TaskQA.
+const (
+	// TaskQA: a table question, graded on the answer against Gold.
+	TaskQA Task = "qa"
+	// TaskLTI: layout transformation inference, graded on the program's
+	// output table (sandbox Result.Table) against Target.
+	TaskLTI Task = "lti"
+)
+
+// RewardInput is everything the reward of one sample depends on.
+type RewardInput struct {
+	Task     Task
+	Paradigm Paradigm
+	// FormatOK: the completion follows the completion template (decided by
+	// the rollout parser).
+	FormatOK bool
+
+	// Code is the program (program paradigm) and Exec its run on the full
+	// table; a nil Exec is a program that was not run.
+	Code string
+	Exec *sandbox.Result
+	// Perturbed is the same program's run on PerturbTable(Table, seed)
+	// (optional; see ComputesNothingConfig.Perturb): same shape and header,
+	// every body cell replaced by a different value of the same kind, so
+	// that an answer computed from the cells almost surely changes.
+	Perturbed *sandbox.Result
+	// Text is the text paradigm's extracted answer.
+	Text string
+
+	// Gold is the gold answer's items (all required) and GoldCanon their
+	// canonical forms where the benchmark has them (WikiTQ's targetCanon),
+	// else nil.
+	Gold      []string
+	GoldCanon []string
+	Question  string
+	// Table is the full table the question is about, and PreviewRows the
+	// number of its rows the prompt showed (needs-full-table penalty).
+	Table       *layouts.Table
+	PreviewRows int
+	// EvidenceRows are the 0-based body rows that hold the answer's
+	// evidence, where the benchmark says (HiTab's linked cells, FeTaQA's
+	// highlighted cells); nil when unknown.
+	EvidenceRows []int
+	// Target is the LTI target table.
+	Target *layouts.Table
+
+	// CompletionTokens is the completion's length and MaxCompletionTokens
+	// the sampling limit; Truncated says the completion was cut at the
+	// limit (finish reason "length").
+	CompletionTokens    int
+	MaxCompletionTokens int
+	Truncated           bool
+}
+
+// Components are the weighted contributions to a reward; they sum to
+// Reward.Total. Penalties are <= 0.
+type Components struct {
+	Format          float64 `json:"format"`
+	Compile         float64 `json:"compile"`
+	Execution       float64 `json:"execution"`
+	Answer          float64 `json:"answer"`
+	ComputesNothing float64 `json:"computes_nothing"`
+	TextNeedsTable  float64 `json:"text_needs_table"`
+	ShortCode       float64 `json:"short_code"`
+	Overlong        float64 `json:"overlong"`
+}
+
+// Sum is the total of the components.
+func (c Components) Sum() float64 {
+	return c.Format + c.Compile + c.Execution + c.Answer + c.ComputesNothing + c.TextNeedsTable + c.ShortCode + c.Overlong
+}
+
+// Reward is one sample's reward and what it was made of, for the rollout
+// log.
+type Reward struct {
+	Total      float64    `json:"total"`
+	Components Components `json:"components"`
+	// Answer is the answer that was scored (a program's last stdout line, or
+	// the text answer) and AnswerScore its similarity to gold in [0, 1]
+	// (for LTI, the table score), before any withholding.
+	Answer      string  `json:"answer"`
+	AnswerScore float64 `json:"answer_score"`
+	// Correct is the binary outcome: AnswerScore >= CorrectThreshold and
+	// the answer not withheld. Group filtering and fallback accounting key
+	// on it, never on Total.
+	Correct bool `json:"correct"`
+	// ComputesNothing names why the program was judged to compute nothing
+	// ("" when it was not): no_table_reference, prints_constant, or
+	// unchanged_on_perturbed_table.
+	ComputesNothing string `json:"computes_nothing,omitempty"`
+	// NeedsTable names why the question was judged to need the full table
+	// ("" when it was not): evidence_beyond_preview,
+	// answer_beyond_preview, or question_word:<word>. Judged for text
+	// answers only.
+	NeedsTable string `json:"needs_table,omitempty"`
+	// CodeLen is the program's length as ShortCodeConfig measures it.
+	CodeLen int `json:"code_len,omitempty"`
+	// Masked: leave this sample out of the loss (mask_truncated_completions).
+	Masked bool `json:"masked,omitempty"`
+	// SandboxError: the sandbox failed (not the program); the reward says
+	// nothing about the model, and the trainer should retry or drop it.
+	SandboxError bool `json:"sandbox_error,omitempty"`
+}
+
+// ComputeReward scores one sample.
+//
+// Program samples: format (FormatOK); compile, unless the sandbox reported
+// a syntax error; execution, when the run ended ok; the answer, the
+// similarity of the last stdout line of an ok run to gold (or, for LTI, the
+// table score); minus the computes-nothing penalty (QA programs that
+// compile; see detectComputesNothing); minus the short-code
+// penalty below the minimum length. Text samples: format; compile and
+// execution when TextAssumedValid; the answer's similarity to gold (0 for
+// LTI, which needs a program); minus the needs-full-table penalty. Invalid
+// samples: nothing. Every paradigm: minus the overlong penalty.
+func ComputeReward(cfg RewardConfig, in RewardInput) Reward {
+	var r Reward
+	var c Components
+	w := cfg.Weights
+	if in.FormatOK && in.Paradigm != ParadigmInvalid {
+		c.Format = w.Format
+	}
+	switch in.Paradigm {
+	case ParadigmProgram:
+		r.CodeLen = codeLength(in.Code)
+		ran := in.Exec != nil
+		if ran && in.Exec.Status == sandbox.StatusSandboxError {
+			r.SandboxError = true
+			ran = false
+		}
+		if ran && in.Exec.Status != sandbox.StatusSyntaxError {
+			c.Compile = w.Compile
+		}
+		if ran && in.Exec.Status == sandbox.StatusOK {
+			c.Execution = w.Execution
+			if in.Task == TaskLTI {
+				r.AnswerScore = LTIScore(cfg.LTI, in.Exec.Table, in.Target)
+			} else {
+				r.Answer = in.Exec.Answer()
+				r.AnswerScore = cfg.Similarity.ScoreCanon(r.Answer, in.Gold, in.GoldCanon)
+			}
+		}
+		withheld := false
+		// Only a program that compiles is judged: the paper's "incorrect but
+		// compilable" outputs; a broken one already lacks those credits.
+		if in.Task != TaskLTI && c.Compile > 0 {
+			if r.ComputesNothing = detectComputesNothing(cfg.ComputesNothing, in); r.ComputesNothing != "" {
+				c.ComputesNothing = penalty(cfg.ComputesNothing.Penalty)
+				withheld = cfg.ComputesNothing.WithholdAnswer
+			}
+		}
+		if cfg.ShortCode.MinLen > 0 && r.CodeLen < cfg.ShortCode.MinLen {
+			c.ShortCode = penalty(cfg.ShortCode.Penalty)
+		}
+		if !withheld {
+			c.Answer = w.Answer * r.AnswerScore
+		}
+		r.Correct = !withheld && r.AnswerScore >= cfg.CorrectThreshold
+	case ParadigmText:
+		if cfg.TextAssumedValid {
+			c.Compile = w.Compile
+			c.Execution = w.Execution
+		}
+		r.Answer = in.Text
+		if in.Task != TaskLTI {
+			r.AnswerScore = cfg.Similarity.ScoreCanon(in.Text, in.Gold, in.GoldCanon)
+			if r.NeedsTable = needsFullTable(cfg.NeedsTable, in); r.NeedsTable != "" {
+				c.TextNeedsTable = penalty(cfg.NeedsTable.Penalty)
+			}
+		}
+		c.Answer = w.Answer * r.AnswerScore
+		r.Correct = r.AnswerScore >= cfg.CorrectThreshold
+	}
+	c.Overlong = penalty(overlongPenalty(cfg.OverlongBuffer, in.CompletionTokens, in.MaxCompletionTokens))
+	r.Masked = cfg.MaskTruncatedCompletions && in.Truncated
+	r.Components = c
+	r.Total = c.Sum()
+	return r
+}
+
+// penalty turns a penalty magnitude into its (non-positive) component,
+// never -0, which would read oddly in the rollout log.
+func penalty(x float64) float64 {
+	if x == 0 {
+		return 0
+	}
+	return -x
+}
+
+// overlongPenalty is DAPO's soft overlong punishment (a magnitude >= 0):
+// PenaltyFactor * (L - (Lmax - B)) / B for L beyond Lmax - B, else 0;
+// L is capped at Lmax.
+func overlongPenalty(cfg OverlongBufferConfig, length, maxLen int) float64 {
+	if !cfg.Enable || cfg.Len <= 0 || maxLen <= 0 {
+		return 0
+	}
+	length = min(length, maxLen)
+	exceed := length - (maxLen - cfg.Len)
+	if exceed <= 0 {
+		return 0
+	}
+	return cfg.PenaltyFactor * float64(exceed) / float64(cfg.Len)
+}
+
+// LTIScore grades a program's output table against the LTI target: 1 when
+// they are equal after canonicalisation (layouts.EqualCanonical); otherwise,
+// with cfg.Partial, ShapeCredit if the body has the target's rows and
+// columns plus HeaderCredit if the header cells equal the target's; else 0.
+// A missing table scores 0.
+func LTIScore(cfg LTIConfig, got, target *layouts.Table) float64 {
+	if got == nil || target == nil {
+		return 0
+	}
+	if layouts.EqualCanonical(got, target) {
+		return 1
+	}
+	if !cfg.Partial {
+		return 0
+	}
+	s := 0.0
+	if got.NumRows() == target.NumRows() && got.NumCols() == target.NumCols() {
+		s += cfg.ShapeCredit
+	}
+	if sameHeader(got.Header, target.Header) {
+		s += cfg.HeaderCredit
+	}
+	return math.Min(s, 1)
+}
+
+func sameHeader(a, b [][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return false
+		}
+		for j := range a[i] {
+			if layouts.CanonicalCell(a[i][j]) != layouts.CanonicalCell(b[i][j]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// closedAnswers are answers a perturbed table is likely to leave unchanged
+// by chance, so the perturbation test says nothing about them.
+var closedAnswers = map[string]bool{"yes": true, "no": true, "true": true, "false": true, "entailed": true, "refuted": true}
+
+// detectComputesNothing applies the computes-nothing rules to a program
+// sample and names the first that fires ("" if none):
+//
+//   - no_table_reference (Syntax): no bare name of TableNames (df, raw,
+//     tables) occurs in the program outside comments and strings (names
+//     inside f-string fields count), so its output cannot depend on the
+//     table;
+//   - prints_constant (Syntax): the program calls print at least once, every
+//     call prints literals only (strings, numbers, True/False/None,
+//     operators) and all of them print the same literal, so its output is a
+//     constant. A single conditional print of a literal ("if ...:
+//     print('yes')") is caught too, a known false positive; two different
+//     literals (yes/no branches) are not;
+//   - unchanged_on_perturbed_table (Perturb, when in.Perturbed is given):
+//     both runs ended ok with the same non-empty answer (after
+//     answer.WTQNormalize), and that answer is not one a cell-value
+//     perturbation leaves alone: not a yes/no/true/false/entailed/refuted,
+//     not a header name, not the table's row or column count.
+func detectComputesNothing(cfg ComputesNothingConfig, in RewardInput) string {
+	if cfg.Syntax {
+		toks := pyTokens(in.Code)
+		if !referencesAny(toks, cfg.TableNames) {
+			return "no_table_reference"
+		}
+		if calls := printCalls(toks); len(calls) > 0 {
+			constant := true
+			for _, args := range calls {
+				if !literalOnly(args) || tokText(args) != tokText(calls[0]) {
+					constant = false
+					break
+				}
+			}
+			if constant {
+				return "prints_constant"
+			}
+		}
+	}
+	if cfg.Perturb && in.Perturbed != nil && in.Exec != nil &&
+		in.Exec.Status == sandbox.StatusOK && in.Perturbed.Status == sandbox.StatusOK {
+		a := answer.WTQNormalize(in.Exec.Answer())
+		if a != "" && a == answer.WTQNormalize(in.Perturbed.Answer()) && !shapeInvariant(a, in.Table) {
+			return "unchanged_on_perturbed_table"
+		}
+	}
+	return ""
+}
+
+func tokText(toks []pyTok) string {
+	s := ""
+	for _, t := range toks {
+		s += t.text + "\x00"
+	}
+	return s
+}
+
+// shapeInvariant reports whether a (normalised) answer survives a
+// cell-value perturbation by construction.
+func shapeInvariant(a string, t *layouts.Table) bool {
+	if closedAnswers[a] {
+		return true
+	}
+	if t == nil {
+		return false
+	}
+	if v, ok := answer.ParseNumeric(a); ok && (v == float64(t.NumRows()) || v == float64(t.NumCols())) {
+		return true
+	}
+	for c := 0; c < t.NumCols(); c++ {
+		for _, lvl := range t.Header {
+			if c < len(lvl) && answer.WTQNormalize(lvl[c]) == a {
+				return true
+			}
+		}
+	}
+	return false
+}
