@@ -6,7 +6,8 @@
 #     layouts.ParseNumber (optional sign, digits with thousands separators only
 #     in groups of three, optional fraction and exponent; no currency or
 #     percent signs) and at least one cell is non-empty. A numeric column with
-#     no empty cell and no fraction or exponent becomes int64; otherwise
+#     no empty cell, no fraction or exponent, and every value within int64
+#     becomes int64; otherwise
 #     float64 with empty cells as NaN. Every other column stays str ("" for
 #     empty cells);
 #   - raw is a DataFrame of the original strings with the same columns.
@@ -21,12 +22,16 @@ import re
 import numpy as np
 import pandas as pd
 
-_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][+-]?\d+)?$")
+# re.ASCII: \d must mean 0-9 as in Go's ParseNumber, not any Unicode digit.
+_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][+-]?\d+)?$", re.ASCII)
+_MANTISSA = re.compile(r"^[+-]?[\d,]*\.?\d", re.ASCII)
 
 
 def _is_number(s):
+    # A digit must come before any exponent: "e5" matches _NUMBER but is
+    # not a number (float() rejects it, and so does ParseNumber).
     s = s.strip()
-    return bool(s) and bool(_NUMBER.match(s)) and any(ch.isdigit() for ch in s)
+    return bool(s) and bool(_NUMBER.match(s)) and bool(_MANTISSA.match(s))
 
 
 def _convert(cells):
@@ -35,7 +40,11 @@ def _convert(cells):
         return None
     vals = [c.strip().replace(",", "") for c in cells]
     if len(nonempty) == len(cells) and not any(("." in v or "e" in v or "E" in v) for v in vals):
-        return pd.Series([int(v) for v in vals], dtype="int64")
+        ints = [int(v) for v in vals]
+        # Beyond int64 pandas would raise OverflowError: such a column is
+        # float64 instead.
+        if all(-(2**63) <= i < 2**63 for i in ints):
+            return pd.Series(ints, dtype="int64")
     return pd.Series([float(v) if v != "" else np.nan for v in vals], dtype="float64")
 
 

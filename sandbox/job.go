@@ -1,7 +1,3 @@
-// Package sandbox runs untrusted Python programs against tables: the Executor
-// interface, a local pool of pre-forked Python workers with isolation and
-// limits, and a client for a remote SandboxFusion service. It knows nothing
-// of prompts or rewards.
 package sandbox
 
 import (

@@ -2,10 +2,221 @@ package main
 
 import (
 	"context"
-	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"tabler1/eval"
+	"tabler1/model"
+	"tabler1/model/server"
+	"tabler1/rollout"
+	"tabler1/sandbox"
 )
 
-// PLACEHOLDER: replaced by the package's owner; removed before commit if not.
+// cmdEval evaluates an OpenAI-compatible endpoint on the benchmarks.
 func cmdEval(ctx context.Context, e *env, args []string) error {
-	return errors.New("not built yet")
+	fs := newFlags(e, "eval", "[--config FILE] --endpoint URL --model NAME|--checkpoint DIR --data FILE|--data-dir DIR --out DIR [flags]",
+		"Evaluate a served model on the table-reasoning benchmarks: query it (program, text or mixed\n"+
+			"paradigm), run its programs in the sandbox, score with the official metrics, and write\n"+
+			"report.{json,md,html}, the predictions in the official formats, and a cache of completed\n"+
+			"samples (samples.jsonl) that a rerun with the same --out resumes from.\n"+
+			"Benchmarks: "+strings.Join(eval.Benchmarks(), ", "))
+	config := fs.String("config", "", "YAML eval configuration (configs/eval.yaml); flags override it")
+	endpoint := fs.String("endpoint", "", "OpenAI base URL(s), comma-separated, e.g. http://127.0.0.1:8000/v1")
+	model := fs.String("model", "", "served model id")
+	server := fs.String("server", "", "server kind: vllm, sglang, embedded, ... (default vllm)")
+	chat := fs.Bool("chat", false, "send prompts to /v1/chat/completions as one user message (instruct models)")
+	apiKeyEnv := fs.String("api-key-env", "", "environment variable holding the API key")
+	bench := fs.String("bench", "", "benchmarks, comma-separated (default wtq,tabfact,hitab,aitqa)")
+	data := fs.String("data", "", "uniform JSONL file")
+	dataDir := fs.String("data-dir", "", "directory of <bench>.<split>.jsonl files, or of one benchmark's native files")
+	split := fs.String("split", "", "split to read (native files: default the benchmark's test split)")
+	limit := fs.Int("limit", 0, "seeded subset of N examples per benchmark (0: all)")
+	seed := fs.Uint64("seed", 0, "seed of the subset and of sampling")
+	mode := fs.String("mode", "", "program, text or mixed (default mixed)")
+	k := fs.Int("k", 0, "samples per example (default 1; >1 needs --temperature > 0)")
+	temperature := fs.Float64("temperature", 0, "sampling temperature (default 0: greedy)")
+	topP := fs.Float64("top-p", 0, "nucleus sampling (default: the server's)")
+	maxTokens := fs.Int("max-tokens", 0, "completion length limit (default 1024)")
+	concurrency := fs.Int("concurrency", 0, "examples in flight (default 8)")
+	preview := fs.Int("preview-rows", 0, "table rows shown in the prompt (default 10)")
+	workers := fs.Int("sandbox-workers", 0, "Python sandbox workers (default: CPUs)")
+	out := fs.String("out", "", "output directory")
+	checkpoint := fs.String("checkpoint", "", "embedded-model checkpoint to serve in-process on a loopback port (instead of --endpoint)")
+	if err := parseFlags(e, fs, args, false); err != nil {
+		return err
+	}
+	var rc eval.RunConfig
+	if *config != "" {
+		c, err := eval.LoadRunConfig(*config)
+		if err != nil {
+			return err
+		}
+		rc = c
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["data"] && set["data-dir"] {
+		return usageError{"give --data or --data-dir, not both"}
+	}
+	list := func(s string) []string {
+		var l []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				l = append(l, p)
+			}
+		}
+		return l
+	}
+	override := map[string]func(){
+		"endpoint": func() { rc.Endpoints = list(*endpoint); rc.Checkpoint = "" }, "model": func() { rc.Model = *model },
+		"server": func() { rc.Server = *server }, "chat": func() { rc.Chat = *chat }, "api-key-env": func() { rc.APIKeyEnv = *apiKeyEnv },
+		"bench": func() { rc.Benchmarks = list(*bench) }, "data": func() { rc.Data = *data },
+		"data-dir": func() { rc.Data = *dataDir }, "split": func() { rc.Split = *split },
+		"limit": func() { rc.Limit = *limit }, "seed": func() { rc.Seed = *seed }, "mode": func() { rc.Mode = *mode },
+		"k": func() { rc.K = *k }, "temperature": func() { rc.Temperature = *temperature }, "top-p": func() { rc.TopP = *topP },
+		"max-tokens": func() { rc.MaxTokens = *maxTokens }, "concurrency": func() { rc.Concurrency = *concurrency },
+		"preview-rows": func() { rc.PreviewRows = *preview }, "sandbox-workers": func() { rc.SandboxWorkers = *workers },
+		"out": func() { rc.Out = *out }, "checkpoint": func() { rc.Checkpoint = *checkpoint; rc.Endpoints = nil },
+	}
+	for name, apply := range override {
+		if set[name] {
+			apply()
+		}
+	}
+	if set["endpoint"] && set["checkpoint"] {
+		return usageError{"give --endpoint or --checkpoint, not both"}
+	}
+	if rc.Checkpoint != "" {
+		if len(rc.Endpoints) > 0 {
+			return usageError{"the configuration names both endpoints and a checkpoint: keep one"}
+		}
+		url, name, stop, err := serveCheckpoint(ctx, rc.Checkpoint, rc.Model)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		rc.Endpoints, rc.Model, rc.Server = []string{url}, name, "embedded"
+	}
+	if err := rc.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+
+	var exs []eval.Example
+	for _, b := range rc.Benchmarks {
+		bexs, err := eval.LoadData(b, rc.Data, rc.Split)
+		if err != nil {
+			return err
+		}
+		if rc.Limit > 0 {
+			bexs = eval.SeededSubset(bexs, rc.Limit, rc.Seed)
+		}
+		exs = append(exs, bexs...)
+	}
+
+	eps := make([]rollout.EndpointConfig, len(rc.Endpoints))
+	for i, u := range rc.Endpoints {
+		eps[i] = rollout.EndpointConfig{URL: u, Server: rc.Server}
+	}
+	pool, err := rollout.NewPool(rollout.PoolConfig{Endpoints: eps, Model: rc.Model, APIKeyEnv: rc.APIKeyEnv,
+		MaxConcurrency: max(rc.Concurrency, 8)}, nil)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	tmpl, err := rollout.LoadTemplates(rollout.TemplateConfig{PreviewRows: rc.PreviewRows})
+	if err != nil {
+		return err
+	}
+	cfg := eval.Config{Mode: eval.Mode(rc.Mode), K: rc.K, Temperature: rc.Temperature, TopP: rc.TopP,
+		MaxTokens: rc.MaxTokens, Concurrency: rc.Concurrency, Templates: tmpl, Chat: rc.Chat}
+	if rc.Seed != 0 {
+		s := int(rc.Seed)
+		cfg.Seed = &s
+	}
+	if cfg.Mode != eval.ModeText {
+		sb, err := sandbox.NewPool(ctx, sandbox.PoolConfig{Workers: rc.SandboxWorkers, Python: sandbox.DefaultPython(e.getenv)})
+		if err != nil {
+			return fmt.Errorf("starting the sandbox for %s mode (use --mode text to run without programs): %w", rc.Mode, err)
+		}
+		defer sb.Close()
+		cfg.Executor = sb
+	}
+	cache, err := eval.OpenCache(rc.Out, rc.CacheSettings())
+	if err != nil {
+		return err
+	}
+	defer cache.Close()
+	cfg.Cache = cache
+	cfg.Progress, cfg.ProgressBar = e.stderr, isTerminal(e.stderr)
+
+	runner, err := eval.NewRunner(pool, cfg)
+	if err != nil {
+		return err
+	}
+	rep, err := runner.Run(ctx, exs)
+	if err != nil {
+		return err
+	}
+	rep.Meta = map[string]any{"model": rc.Model, "endpoints": strings.Join(rc.Endpoints, ","), "mode": rc.Mode,
+		"temperature": rc.Temperature, "data": rc.Data}
+	if err := rep.WriteFiles(rc.Out); err != nil {
+		return err
+	}
+	if err := eval.WritePredictionFiles(filepath.Join(rc.Out, "predictions"), rep.Samples); err != nil {
+		return err
+	}
+	for _, b := range rep.Benchmarks {
+		line := fmt.Sprintf("%-10s n=%-5d accuracy %.2f", b.Benchmark, b.N, 100*b.Metrics["accuracy"])
+		if rep.K > 1 {
+			line += fmt.Sprintf("  pass@%d %.2f  avg@%d %.2f", rep.K, 100*b.PassAtK, rep.K, 100*b.AvgAtK)
+		}
+		fmt.Fprintln(e.stdout, line)
+	}
+	fmt.Fprintf(e.stdout, "report: %s\n", filepath.Join(rc.Out, eval.ReportHTML))
+	return nil
+}
+
+// serveCheckpoint loads an embedded-model checkpoint and serves it with the
+// model server on a free loopback port, so that eval queries it through the
+// same HTTP client as any endpoint. stop shuts the server down.
+func serveCheckpoint(ctx context.Context, dir, name string) (url, served string, stop func(), err error) {
+	m, err := model.Load(dir)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("loading the checkpoint to evaluate: %w", err)
+	}
+	if name == "" {
+		name = "tabler1-tiny"
+	}
+	s, err := server.New(server.Config{ModelName: name}, m)
+	if err != nil {
+		return "", "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", "", nil, fmt.Errorf("serving the checkpoint: %w", err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.Serve(sctx, ln)
+	}()
+	return "http://" + ln.Addr().String() + "/v1", name, func() { cancel(); <-done }, nil
+}
+
+// isTerminal reports whether w is a character device (a terminal), where a
+// progress bar can redraw; elsewhere progress is printed as plain lines.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

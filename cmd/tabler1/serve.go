@@ -2,10 +2,47 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"tabler1/model"
+	"tabler1/model/server"
 )
 
-// PLACEHOLDER: replaced by the package's owner; removed before commit if not.
+// cmdServe serves a checkpoint of the embedded model over the OpenAI API
+// until interrupted.
 func cmdServe(ctx context.Context, e *env, args []string) error {
-	return errors.New("not built yet")
+	fs := newFlags(e, "serve", "--checkpoint DIR [--addr HOST:PORT]", "Serve a checkpoint of the embedded model over an OpenAI-compatible API\n(/v1/models, /v1/completions, /v1/chat/completions, /tokenize, /detokenize).\nThe API key comes from --api-key or $TABLER1_API_KEY; without one, no auth.")
+	ckpt := fs.String("checkpoint", "", "checkpoint directory (config.json + model.safetensors)")
+	addr := fs.String("addr", "127.0.0.1:8000", "listen address; 127.0.0.1 keeps it local")
+	name := fs.String("model-name", "tabler1-tiny", "model id served by /v1/models and expected in requests")
+	apiKey := fs.String("api-key", "", "require 'Authorization: Bearer KEY' (default $TABLER1_API_KEY)")
+	maxN := fs.Int("max-n", 64, "largest n a request may ask for")
+	maxConc := fs.Int("max-concurrent", 0, "prompts generated at once (0: number of CPUs)")
+	seed := fs.Uint64("seed", 0, "seed of requests that carry none")
+	if err := parseFlags(e, fs, args, false); err != nil {
+		return err
+	}
+	if err := requireFlags(fs, "checkpoint"); err != nil {
+		return err
+	}
+	key := *apiKey
+	if key == "" {
+		key = e.getenv("TABLER1_API_KEY")
+	}
+	m, err := model.Load(*ckpt)
+	if err != nil {
+		return err
+	}
+	logger := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(e.stderr), zap.InfoLevel))
+	defer func() { _ = logger.Sync() }()
+	s, err := server.New(server.Config{ModelName: *name, APIKey: key, MaxN: *maxN, MaxConcurrent: *maxConc, Seed: *seed, Logger: logger}, m)
+	if err != nil {
+		return err
+	}
+	c := m.Config()
+	fmt.Fprintf(e.stderr, "serving %s (%d parameters, %d layers, width %d, context %d) on http://%s/v1\n", *name, m.NumParams(), c.Layers, c.Width, c.Context, *addr)
+	return s.ListenAndServe(ctx, *addr)
 }

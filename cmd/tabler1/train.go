@@ -3,9 +3,82 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"golang.org/x/term"
+
+	"tabler1/trainer"
 )
 
-// PLACEHOLDER: replaced by the package's owner; removed before commit if not.
+// cmdTrain runs a training configuration (package trainer).
 func cmdTrain(ctx context.Context, e *env, args []string) error {
-	return errors.New("not built yet")
+	fs := newFlags(e, "train", "--config FILE [--run-dir DIR] [--resume] [--dry-run]",
+		"Run the stages of a training configuration: rollouts, sandbox, rewards, backend updates,\ncheckpoints (every checkpoint.every steps and on SIGINT/SIGTERM) and logs in the run directory.")
+	config := fs.String("config", "", "run configuration (YAML)")
+	runDir := fs.String("run-dir", "", "run directory (default: the configuration's run_dir, else runs/<name>)")
+	resume := fs.Bool("resume", false, "continue from the newest complete checkpoint of the run directory")
+	dryRun := fs.Bool("dry-run", false, "print the resolved configuration and the plan, and exit")
+	if err := parseFlags(e, fs, args, false); err != nil {
+		return err
+	}
+	if err := requireFlags(fs, "config"); err != nil {
+		return err
+	}
+	cfg, err := trainer.LoadConfig(*config)
+	if err != nil {
+		return err
+	}
+	if *runDir != "" {
+		cfg.RunDir = *runDir
+	}
+	if *dryRun {
+		return cfg.DryRun(e.stdout, e.getenv)
+	}
+	if err := os.MkdirAll(cfg.RunDir, 0o755); err != nil {
+		return fmt.Errorf("creating run directory: %w", err)
+	}
+	log, closeLog, err := runLogger(filepath.Join(cfg.RunDir, "log.jsonl"), cfg.Logging.Level)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	terminal := false
+	if f, ok := e.stderr.(*os.File); ok {
+		terminal = term.IsTerminal(int(f.Fd()))
+	}
+	fmt.Fprintf(e.stderr, "tabler1 train: %s → %s\n", *config, cfg.RunDir)
+	t, closeAll, err := trainer.Setup(ctx, cfg, trainer.Options{Getenv: e.getenv, Log: log, Progress: e.stderr, Terminal: terminal})
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	err = t.Run(ctx, *resume)
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(e.stderr, "tabler1 train: interrupted after step %d; checkpoint written, continue with --resume\n", t.State().Step)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "tabler1 train: done, %d steps; metrics in %s\n", t.State().Step, filepath.Join(cfg.RunDir, "metrics.jsonl"))
+	return nil
+}
+
+// runLogger writes JSON lines to path at the given level.
+func runLogger(path, level string) (*zap.Logger, func(), error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, nil, fmt.Errorf("logging.level: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the run log: %w", err)
+	}
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	log := zap.New(zapcore.NewCore(enc, zapcore.AddSync(f), lvl))
+	return log, func() { log.Sync(); f.Close() }, nil
 }

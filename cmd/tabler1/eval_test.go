@@ -1,0 +1,132 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tabler1/eval"
+	"tabler1/model"
+	"tabler1/rollout/openaitest"
+)
+
+// tabler1 eval against a fake OpenAI server that answers every TabFact
+// statement "entailed": accuracy is the share of entailed statements; a
+// rerun resumes from the cache without a request.
+func TestEvalCommand(t *testing.T) {
+	d := sharedDataDir(t)
+	srv := openaitest.NewServer(openaitest.Config{Script: func(req openaitest.Request, i int) openaitest.Choice {
+		return openaitest.Choice{Text: "The table shows it.\nAnswer: entailed"}
+	}})
+	defer srv.Close()
+	out := t.TempDir()
+	args := []string{"eval", "--endpoint", srv.URL, "--model", "fake-model", "--server", "embedded", "--bench", "tabfact",
+		"--data", filepath.Join(d, "tabfact.dev.jsonl"), "--mode", "text", "--limit", "30", "--seed", "2", "--out", out}
+	code, stdout, stderr := runCmd(t, args...)
+	if code != 0 {
+		t.Fatalf("eval: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "tabfact") || !strings.Contains(stderr, "30/30 samples") {
+		t.Errorf("stdout %q stderr %q: want a tabfact line and progress", stdout, stderr)
+	}
+	var rep struct {
+		Benchmarks []struct {
+			Metrics map[string]float64 `json:"metrics"`
+		} `json:"benchmarks"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	// The same accuracy from the written predictions through tabler1 score.
+	code, sout, serr := runCmd(t, "score", "--json", "--bench", "tabfact", "--data", filepath.Join(d, "tabfact.dev.jsonl"),
+		"--predictions", filepath.Join(out, "predictions", "tabfact.predictions.jsonl"))
+	if code != 0 {
+		t.Fatalf("score: %s", serr)
+	}
+	var sc map[string]float64
+	_ = json.Unmarshal([]byte(sout), &sc)
+	acc := rep.Benchmarks[0].Metrics["accuracy"]
+	if acc <= 0 || acc >= 1 {
+		t.Errorf("accuracy %v: want a fraction strictly between 0 and 1 (entailed share)", acc)
+	}
+	// score reads all 203 gold examples (the missing ones wrong), eval ran 30.
+	if sc["n"] != 203 || sc["missing"] != 173 {
+		t.Errorf("score of the eval predictions: %v", sc)
+	}
+	for _, f := range []string{"report.html", "report.md", "samples.jsonl", "predictions/tabfact.predictions.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	before := srv.Stats().Requests
+	if code, _, stderr := runCmd(t, args...); code != 0 {
+		t.Fatalf("rerun: exit %d: %s", code, stderr)
+	}
+	if n := srv.Stats().Requests - before; n != 0 {
+		t.Errorf("rerun sent %d requests, want 0 (all cached)", n)
+	}
+	code, _, stderr = runCmd(t, append(args, "--temperature", "0.5")...)
+	if code == 0 || !strings.Contains(stderr, "other settings") {
+		t.Errorf("rerun with another temperature into the same --out: exit %d, %q; want a refusal", code, stderr)
+	}
+	code, _, stderr = runCmd(t, "eval", "--model", "m", "--data", "x", "--out", out)
+	if code != 2 || !strings.Contains(stderr, "no endpoint") {
+		t.Errorf("eval without --endpoint: exit %d, %q", code, stderr)
+	}
+}
+
+// tabler1 eval --checkpoint serves an embedded-model checkpoint in-process
+// and evaluates it end to end (an untrained model: the figures are not the
+// point, the pipeline is).
+func TestEvalCheckpoint(t *testing.T) {
+	d := sharedDataDir(t)
+	m, err := model.New(model.SmokeConfig(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt := t.TempDir()
+	if err := m.Save(ckpt); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	code, stdout, stderr := runCmd(t, "eval", "--checkpoint", ckpt, "--bench", "tabfact", "--data", filepath.Join(d, "tabfact.dev.jsonl"),
+		"--mode", "text", "--limit", "2", "--max-tokens", "8", "--preview-rows", "2", "--out", out)
+	if code != 0 {
+		t.Fatalf("eval --checkpoint: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "tabfact    n=2") {
+		t.Errorf("stdout %q: want a tabfact line over 2 examples", stdout)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "samples.jsonl"))
+	if err != nil || strings.Count(string(b), "\n") != 2 || strings.Contains(string(b), "request_error") {
+		t.Errorf("samples.jsonl: %v, %q; want 2 answered samples", err, b)
+	}
+}
+
+// Every configs/eval*.yaml parses and, with its paths, passes validation.
+func TestEvalConfigs(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "configs", "eval*.yaml"))
+	if len(files) == 0 {
+		t.Fatal("no configs/eval*.yaml")
+	}
+	for _, f := range files {
+		rc, err := eval.LoadRunConfig(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if rc.Checkpoint != "" {
+			rc.Endpoints = []string{"http://127.0.0.1:1/v1"}
+			rc.Model = "tabler1-tiny"
+		}
+		if err := rc.Validate(); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}

@@ -1,0 +1,78 @@
+package server
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"tabler1/model"
+)
+
+func TestParsePrompts(t *testing.T) {
+	tests := []struct {
+		in   string
+		want [][]int
+		bad  bool
+	}{
+		{`"ab"`, [][]int{{model.BOS, 'a', 'b'}}, false},
+		{`["a", ""]`, [][]int{{model.BOS, 'a'}, {model.BOS}}, false},
+		{`[1, 2]`, [][]int{{1, 2}}, false},
+		{`[[1], [2, 3]]`, [][]int{{1}, {2, 3}}, false},
+		{`null`, nil, true},
+		{`{"a":1}`, nil, true},
+		{`[1.5]`, nil, true},
+	}
+	for _, tc := range tests {
+		got, err := parsePrompts(json.RawMessage(tc.in))
+		if (err != nil) != tc.bad {
+			t.Errorf("%s: err %v", tc.in, err)
+			continue
+		}
+		if !slices.EqualFunc(got, tc.want, func(a, b []int) bool { return slices.Equal(a, b) }) {
+			t.Errorf("%s: %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestParseStop(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+		bad  bool
+	}{
+		{``, nil, false},
+		{`null`, nil, false},
+		{`""`, nil, false},
+		{`"\n"`, []string{"\n"}, false},
+		{`["a","b"]`, []string{"a", "b"}, false},
+		{`3`, nil, true},
+		{`[1]`, nil, true},
+	}
+	for _, tc := range tests {
+		got, err := parseStop(json.RawMessage(tc.in))
+		if (err != nil) != tc.bad || !slices.Equal(got, tc.want) {
+			t.Errorf("%q: %v %v", tc.in, got, err)
+		}
+	}
+}
+
+func FuzzParseRequest(f *testing.F) {
+	f.Add([]byte(`{"model":"m","prompt":"x","stop":["a"],"messages":[{"role":"user","content":"hi"}]}`))
+	f.Add([]byte(`{"prompt":[[1,2],[3]],"stop":"z","messages":[{"role":"user","content":[{"type":"text","text":"a"}]}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var req struct {
+			Prompt   json.RawMessage `json:"prompt"`
+			Stop     json.RawMessage `json:"stop"`
+			Messages []chatMessage   `json:"messages"`
+		}
+		if json.Unmarshal(b, &req) != nil {
+			return
+		}
+		// None of these may panic, whatever the input.
+		_, _ = parsePrompts(req.Prompt)
+		_, _ = parseStop(req.Stop)
+		if msgs, err := toMessages(req.Messages); err == nil {
+			_ = model.ChatPrompt(msgs)
+		}
+	})
+}

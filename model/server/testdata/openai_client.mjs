@@ -1,0 +1,51 @@
+// Drives a tabler1 server with the official `openai` npm client and prints
+// what it got as one JSON line. Env: BASE_URL, API_KEY, MODEL.
+import OpenAI from "openai";
+
+const client = new OpenAI({ baseURL: process.env.BASE_URL, apiKey: process.env.API_KEY, maxRetries: 0 });
+const model = process.env.MODEL;
+const out = {};
+
+const models = await client.models.list();
+out.models = models.data.map((m) => m.id);
+
+const completion = await client.completions.create({
+  model,
+  prompt: "Question: how many rows?\nAnswer:",
+  max_tokens: 16,
+  n: 2,
+  logprobs: 0,
+  seed: 7,
+  temperature: 1,
+  // vLLM's extensions pass through the client untouched.
+  return_tokens_as_token_ids: true,
+  return_token_ids: true,
+});
+out.completion = completion;
+
+const chat = await client.chat.completions.create({
+  model,
+  messages: [{ role: "user", content: "Say hi" }],
+  max_tokens: 8,
+  logprobs: true,
+  top_logprobs: 2,
+  stop: ["\n"],
+});
+out.chat = chat;
+
+try {
+  await client.completions.create({ model, prompt: "x", n: 1000 });
+  out.badRequest = { status: 0 };
+} catch (e) {
+  out.badRequest = { status: e.status, message: e.message, param: e.param ?? e.error?.param ?? null };
+}
+
+try {
+  const noKey = new OpenAI({ baseURL: process.env.BASE_URL, apiKey: "wrong", maxRetries: 0 });
+  await noKey.models.list();
+  out.unauthorized = { status: 0 };
+} catch (e) {
+  out.unauthorized = { status: e.status };
+}
+
+process.stdout.write(JSON.stringify(out) + "\n");

@@ -1,0 +1,373 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tabler1/layouts"
+)
+
+// BenchConfig configures Bench. Zero fields take the defaults in brackets.
+type BenchConfig struct {
+	Pool PoolConfig
+	// Jobs is the number of jobs of the saturated throughput phase [600].
+	Jobs int
+	// HalfLoadJobs is the number of jobs sent at half the measured
+	// throughput to measure latency [300].
+	HalfLoadJobs int
+	// Baseline is the number of fresh python3 processes of the baseline
+	// [12].
+	Baseline int
+	// Soak, when positive, adds a soak phase of that many jobs, Hostile of
+	// them hostile, checking that no job is lost, no process survives and
+	// memory stays flat.
+	Soak    int
+	Hostile float64 // fraction of hostile soak jobs [0.05]
+	Seed    uint64
+	// Progress, when set, is told each phase's start.
+	Progress func(phase string)
+}
+
+// BenchReport is what Bench measured. Latencies are from Run's call to its
+// return, queueing included.
+type BenchReport struct {
+	Workers          int         `json:"workers"`
+	Isolation        Isolation   `json:"isolation"`
+	Jobs             int         `json:"jobs"`
+	JobsPerS         float64     `json:"jobs_per_s"`
+	BaselineJobs     int         `json:"baseline_jobs"`
+	BaselineJobsPerS float64     `json:"baseline_jobs_per_s"`
+	Speedup          float64     `json:"speedup"`
+	P50MS            float64     `json:"p50_ms"` // at half load
+	P99MS            float64     `json:"p99_ms"` // at half load
+	HalfLoadJobsPerS float64     `json:"half_load_jobs_per_s"`
+	SaturatedP50MS   float64     `json:"saturated_p50_ms"`
+	SaturatedP99MS   float64     `json:"saturated_p99_ms"`
+	PoolMemory       PoolMemory  `json:"pool_memory"`
+	PoolMemoryBytes  int64       `json:"pool_memory_bytes"` // PSS of all workers
+	StartupS         float64     `json:"startup_s"`
+	Soak             *SoakReport `json:"soak,omitempty"`
+}
+
+// SoakReport is the outcome of the soak phase.
+type SoakReport struct {
+	Jobs            int            `json:"jobs"`
+	Hostile         int            `json:"hostile"`
+	Lost            int            `json:"lost"`          // jobs without a valid status
+	WrongAnswers    int            `json:"wrong_answers"` // benign jobs not ok with the right answer
+	Leftover        int            `json:"leftover_processes"`
+	Statuses        map[Status]int `json:"statuses"`
+	PSSStartBytes   int64          `json:"pss_start_bytes"` // after 10% of the jobs
+	PSSEndBytes     int64          `json:"pss_end_bytes"`
+	JobsPerS        float64        `json:"jobs_per_s"`
+	WorkersReplaced int64          `json:"workers_replaced"`
+	// Failures describes the first few lost jobs and wrong answers.
+	Failures []string `json:"failures,omitempty"`
+}
+
+// benchTable is a seeded 50x8 table.
+func benchTable(seed uint64) *layouts.Table {
+	r := rand.New(rand.NewPCG(seed, 0x7ab1e))
+	regions := []string{"north", "south", "east", "west"}
+	t := &layouts.Table{Header: [][]string{{"id", "region", "product", "sales", "units", "score", "price", "date"}}}
+	for i := range 50 {
+		t.Rows = append(t.Rows, []string{
+			strconv.Itoa(i + 1),
+			regions[r.IntN(len(regions))],
+			fmt.Sprintf("p%02d", r.IntN(12)),
+			strconv.Itoa(100 + r.IntN(9900)),
+			strconv.Itoa(1 + r.IntN(99)),
+			strconv.Itoa(r.IntN(101)),
+			fmt.Sprintf("%d.%02d", r.IntN(500), r.IntN(100)),
+			fmt.Sprintf("2024-%02d-%02d", 1+r.IntN(12), 1+r.IntN(28)),
+		})
+	}
+	return t
+}
+
+// benchProgram filters and aggregates, the shape of a typical P-TR answer.
+const benchProgram = `r = df[df["score"] > 50].groupby("region")["sales"].sum()
+print(r.idxmax(), int(r.max()))
+`
+
+// Bench measures the pool's throughput and latency on small pandas
+// programs against fresh python3 processes, in the same run.
+func Bench(ctx context.Context, cfg BenchConfig) (BenchReport, error) {
+	if cfg.Jobs <= 0 {
+		cfg.Jobs = 600
+	}
+	if cfg.HalfLoadJobs <= 0 {
+		cfg.HalfLoadJobs = 300
+	}
+	if cfg.Baseline <= 0 {
+		cfg.Baseline = 12
+	}
+	if cfg.Hostile <= 0 {
+		cfg.Hostile = 0.05
+	}
+	progress := cfg.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	var rep BenchReport
+	table := benchTable(cfg.Seed)
+	progress("starting the pool")
+	t0 := time.Now()
+	p, err := NewPool(ctx, cfg.Pool)
+	if err != nil {
+		return rep, err
+	}
+	defer p.Close()
+	rep.StartupS = time.Since(t0).Seconds()
+	rep.Workers, rep.Isolation = p.Workers(), p.Isolation()
+	job := Job{Code: benchProgram, Table: table}
+	first := p.Run(ctx, job)
+	if first.Status != StatusOK {
+		return rep, fmt.Errorf("the bench program failed in the pool: %s (%s): %s", first.Status, first.Detail, first.Stderr)
+	}
+	want := first.Answer()
+
+	progress("baseline: fresh python3 per program")
+	base, err := baseline(ctx, p.cfg.Python, table, cfg.Baseline, rep.Workers, want)
+	if err != nil {
+		return rep, err
+	}
+	rep.BaselineJobs, rep.BaselineJobsPerS = cfg.Baseline, base
+
+	progress("pool: saturated throughput")
+	lat, elapsed, err := runMany(ctx, p, job, want, cfg.Jobs, 2*rep.Workers, 0)
+	if err != nil {
+		return rep, err
+	}
+	rep.Jobs = cfg.Jobs
+	rep.JobsPerS = float64(cfg.Jobs) / elapsed.Seconds()
+	rep.SaturatedP50MS, rep.SaturatedP99MS = percentileMS(lat, 0.50), percentileMS(lat, 0.99)
+	rep.Speedup = rep.JobsPerS / rep.BaselineJobsPerS
+
+	progress("pool: latency at half load")
+	interval := time.Duration(float64(time.Second) / (rep.JobsPerS / 2))
+	lat, elapsed, err = runMany(ctx, p, job, want, cfg.HalfLoadJobs, 4*rep.Workers, interval)
+	if err != nil {
+		return rep, err
+	}
+	rep.HalfLoadJobsPerS = float64(cfg.HalfLoadJobs) / elapsed.Seconds()
+	rep.P50MS, rep.P99MS = percentileMS(lat, 0.50), percentileMS(lat, 0.99)
+	if rep.PoolMemory, err = p.Memory(); err != nil {
+		return rep, err
+	}
+	rep.PoolMemoryBytes = rep.PoolMemory.PSSBytes
+	if cfg.Soak > 0 {
+		progress(fmt.Sprintf("soak: %d jobs, %.0f%% hostile", cfg.Soak, 100*cfg.Hostile))
+		s, err := soak(ctx, p, job, want, cfg)
+		if err != nil {
+			return rep, err
+		}
+		rep.Soak = s
+	}
+	return rep, nil
+}
+
+// runMany runs n copies of job with at most conc in flight, starting one
+// every interval (0: as fast as workers free up), and returns each latency.
+func runMany(ctx context.Context, p *Pool, job Job, want string, n, conc int, interval time.Duration) ([]time.Duration, time.Duration, error) {
+	lat := make([]time.Duration, n)
+	sem := make(chan struct{}, conc)
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	var firstBad atomic.Value
+	start := time.Now()
+	for i := range n {
+		if interval > 0 {
+			if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return nil, 0, ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			t := time.Now()
+			r := p.Run(ctx, job)
+			lat[i] = time.Since(t)
+			if r.Status != StatusOK || r.Answer() != want {
+				bad.Add(1)
+				firstBad.CompareAndSwap(nil, fmt.Sprintf("%s %q (%s)", r.Status, r.Answer(), r.Detail))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if b := bad.Load(); b > 0 {
+		return nil, 0, fmt.Errorf("%d of %d bench jobs failed, first: %v", b, n, firstBad.Load())
+	}
+	return lat, elapsed, nil
+}
+
+func percentileMS(d []time.Duration, q float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := int(q*float64(len(s))+0.5) - 1
+	i = max(0, min(i, len(s)-1))
+	return float64(s[i].Microseconds()) / 1000
+}
+
+// baseline runs the program n times in a fresh python3 each (bridge, table
+// load and program, as a worker's child would), conc at a time, and returns
+// jobs per second.
+func baseline(ctx context.Context, python string, table *layouts.Table, n, conc int, want string) (float64, error) {
+	dir, err := os.MkdirTemp("", "tabler1-bench-")
+	if err != nil {
+		return 0, fmt.Errorf("creating the baseline directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	data, err := json.Marshal(table)
+	if err != nil {
+		return 0, err
+	}
+	tpath := filepath.Join(dir, "table.json")
+	if err := os.WriteFile(tpath, data, 0o644); err != nil {
+		return 0, fmt.Errorf("writing the baseline table: %w", err)
+	}
+	script := layouts.PandasBridge + "\nimport json\ndf, raw = load_table(json.load(open(" + strconv.Quote(tpath) + ")))\n" + benchProgram
+	sem := make(chan struct{}, conc)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range n {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			cmd := exec.CommandContext(ctx, python, "-c", script)
+			cmd.Env = workerEnv()
+			out, err := cmd.Output()
+			if err != nil {
+				errs[i] = fmt.Errorf("baseline run %d: %w", i, err)
+				return
+			}
+			r := Result{Stdout: string(out)}
+			if r.Answer() != want {
+				errs[i] = fmt.Errorf("baseline run %d answered %q, the pool %q", i, r.Answer(), want)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	for _, err := range errs {
+		if err != nil {
+			return 0, err
+		}
+	}
+	return float64(n) / elapsed.Seconds(), nil
+}
+
+// soakHostile returns the hostile programs of the soak, each with a short wall
+// clock so the soak stays fast.
+func soakHostile() []string {
+	return []string{
+		"while True:\n    pass",
+		"import os\nwhile True:\n    os.fork()",
+		"x = bytearray(40 * 2**30)",
+		"import sys\nwhile True:\n    sys.stdout.write('x' * 65536)",
+		"import ctypes\nctypes.string_at(0)",
+		"import os, signal\nos.kill(os.getppid(), signal.SIGKILL)",
+		"import threading, time\nthreading.Thread(target=time.sleep, args=(1000,)).start()",
+		"import subprocess\nsubprocess.run(['sleep', '100'])",
+		"import os\nos.close(1)\nos.close(2)\nimport time\ntime.sleep(100)",
+		"def f(n):\n    return f(n + 1)\nf(0)",
+		"import socket\nsocket.create_connection(('127.0.0.1', 22), timeout=1)",
+		"with open('big', 'wb') as f:\n    while True:\n        f.write(b'0' * (1 << 20))",
+	}
+}
+
+func soak(ctx context.Context, p *Pool, benign Job, want string, cfg BenchConfig) (*SoakReport, error) {
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x50a4))
+	hostilePrograms := soakHostile()
+	s := &SoakReport{Jobs: cfg.Soak, Statuses: map[Status]int{}}
+	var mu sync.Mutex
+	sem := make(chan struct{}, 2*p.Workers())
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range cfg.Soak {
+		job, hostile := benign, rng.Float64() < cfg.Hostile
+		if hostile {
+			job = Job{Code: hostilePrograms[rng.IntN(len(hostilePrograms))], Table: benign.Table,
+				Limits: Limits{Wall: 300 * time.Millisecond, MemoryBytes: 256 << 20, FileBytes: 4 << 20}}
+		}
+		if i == cfg.Soak/10 {
+			wg.Wait()
+			m, err := p.Memory()
+			if err != nil {
+				return nil, err
+			}
+			s.PSSStartBytes = m.PSSBytes
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return nil, ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r := p.Run(ctx, job)
+			mu.Lock()
+			defer mu.Unlock()
+			s.Statuses[r.Status]++
+			fail := ""
+			if hostile {
+				s.Hostile++
+			} else if r.Status != StatusOK || r.Answer() != want {
+				s.WrongAnswers++
+				fail = "wrong answer"
+			}
+			switch r.Status {
+			case StatusOK, StatusSyntaxError, StatusRuntimeError, StatusTimeout, StatusMemoryExceeded,
+				StatusOutputExceeded, StatusKilled:
+			default:
+				s.Lost++
+				fail = "lost"
+			}
+			if fail != "" && len(s.Failures) < 5 {
+				s.Failures = append(s.Failures, fmt.Sprintf("%s: job %d at %v: status %s, wall %v, cpu %v, peak %d, stdout %.200q, stderr %.300q, detail %q", fail, i, time.Since(start).Round(time.Millisecond), r.Status, r.Wall, r.CPU, r.PeakMemoryBytes, r.Stdout, r.Stderr, r.Detail))
+			}
+		}()
+	}
+	wg.Wait()
+	s.JobsPerS = float64(cfg.Soak) / time.Since(start).Seconds()
+	s.WorkersReplaced = p.Replaced()
+	for range 20 {
+		if s.Leftover = len(p.leftoverProcesses()); s.Leftover == 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	m, err := p.Memory()
+	if err != nil {
+		return nil, err
+	}
+	s.PSSEndBytes = m.PSSBytes
+	return s, nil
+}

@@ -1,0 +1,109 @@
+// Package sandbox runs untrusted Python programs against tables: the
+// Executor interface, a local pool of pre-forked Python workers with
+// isolation and limits (Pool), and a client for a remote SandboxFusion
+// service (Remote). It knows nothing of prompts or rewards.
+//
+// # What a program sees
+//
+// A program runs as the __main__ module with these globals: df, the job's
+// table as a pandas DataFrame built by layouts.PandasBridge (one definition
+// of Table to DataFrame: MultiIndex columns for multi-level headers; a
+// column is numeric when every non-empty cell is a number by the rule of
+// layouts.ParseNumber, int64 when no cell is empty and none has a fraction or
+// exponent, float64 with NaN for empty cells otherwise, str for every other
+// column); raw, a DataFrame of the original strings with the same columns;
+// tables, a dict of the job's extra tables as DataFrames; pd and np. Its
+// answer is the last non-empty line of its stdout (Result.Answer). With
+// Job.ReturnTable, the final value of df comes back as Result.Table.
+//
+// # Local pool and isolation model
+//
+// Each worker is a long-lived Python process started with an empty
+// environment (nothing of the orchestrator's, API keys included), numpy and
+// pandas imported and warmed up, its heap frozen (gc.freeze) so children
+// share it. A job costs one fork, not an interpreter start and the pandas
+// import. The worker speaks length-prefixed JSON on two pipes; children
+// never see those descriptors.
+//
+// Per worker, made once at start:
+//   - a new network namespace: no interface is up, so every connect fails
+//     (ENETUNREACH), loopback included;
+//   - a new mount namespace with private tmpfs mounts on /tmp, /var/tmp and
+//     /dev/shm (size-capped), emptied after every job;
+//   - when started as root, a user of its own (PoolConfig.UIDBase plus the
+//     worker's pid, so unique on the host while the worker lives) that its
+//     jobs run as: jobs of different workers and of other pools cannot
+//     signal, trace or read each other, and a dead worker's leftovers are
+//     found and killed by user.
+//
+// Per job, in the forked child before the program's first line: a new
+// session (its own process group); stdin from /dev/null, stdout and stderr
+// to pipes the worker reads up to Limits.OutputBytes (then the job is
+// killed: output_exceeded), every other descriptor closed; rlimits on
+// address space (the worker's baseline plus Limits.MemoryBytes), CPU seconds,
+// file size, open files, core dumps, and processes/threads when root;
+// cgroup v2 memory.max with swap off and pids.max where the host delegates
+// a writable cgroup v2 with those controllers (the child joins its worker's
+// leaf cgroup); setgroups/setgid/setuid to the worker's user; the parent
+// death signal; an empty working directory that is removed afterwards; and
+// a seccomp filter that refuses new processes (fork, vfork, clone without
+// CLONE_THREAD, clone3), exec, signals to any process but itself, ptrace and
+// cross-process memory access, namespaces, mounts, io_uring, bpf and
+// keyrings. Threads are allowed (bounded by RLIMIT_NPROC); a program that
+// returns ends the process with _exit, so threads it left behind die with
+// it. The worker enforces the wall-clock limit by killing the child's
+// process group; the Go side keeps a backstop deadline (limit plus
+// PoolConfig.Grace) after which it kills the child's group and the worker's
+// group and starts a new worker. A worker that dies or breaks the protocol
+// is replaced; the job gets StatusSandboxError (StatusTimeout when the
+// deadline had passed), never silence.
+//
+// # The weaker mode
+//
+// Where the host refuses a layer (not root, no CAP_SYS_ADMIN, no seccomp),
+// the pool runs without it and logs one warning per pool; Pool.Isolation
+// says which layers are in force. Without a network namespace, the seccomp
+// filter refuses every socket but AF_UNIX (EACCES), so the network is still
+// closed while seccomp works. Without a mount namespace, there is no private
+// /tmp: the working directory is a fresh directory under the system temp
+// directory (also TMPDIR and HOME), removed after the job, but a program can
+// write wherever its user may. Without root, jobs run as the pool's own
+// user: they can read that user's files and other processes' /proc entries
+// of that user (the seccomp filter still refuses signals and ptrace), and
+// RLIMIT_NPROC is not set. Without seccomp (a kernel without it, or an
+// architecture other than x86_64 and arm64), new processes are not refused,
+// though the process-group kill still ends them at the end of the job.
+//
+// # Statuses
+//
+// ok; syntax_error (with ExceptionType and ErrorLine); runtime_error (an
+// uncaught exception with its type and the program's line, or a non-zero
+// exit); timeout (wall clock, or the CPU limit); memory_exceeded (MemoryError
+// or ENOMEM, or a cgroup OOM kill); output_exceeded (stdout or stderr over
+// the cap, or a returned table over 16 MiB); killed (a signal: a crash in C
+// code, os.abort, or cancellation through the context); sandbox_error (the
+// sandbox failed, or the job's table is invalid). Writing a file over
+// Limits.FileBytes makes the write fail (EFBIG), a runtime_error if the
+// program does not catch it.
+//
+// # Checks
+//
+// The tests hold a security battery of hostile programs (security_test.go),
+// each of which must end with the right status while the host stays
+// unharmed: no connection reaches a loopback listener, no file appears
+// outside the job's directory, no process of a job user survives, and the
+// pool still answers. Longer checks:
+//
+//	tabler1 bench sandbox [--json]            throughput and latency against fresh python3
+//	tabler1 bench sandbox --soak 20000        plus a soak, 5% hostile: no lost job, no leftover
+//	                                          process, flat worker memory (exit 1 otherwise)
+//	TABLER1_LONG=1 go test -run Soak ./sandbox/   the same soak as a test (TABLER1_SOAK_JOBS=N)
+//
+// # Remote executor
+//
+// Remote sends jobs to a SandboxFusion /run_code endpoint: the tables go as
+// files (JSON of layouts.Table) next to a prelude that loads them with the
+// same bridge and runs the program, so results read the same as the pool's.
+// It retries on 5xx answers and timeouts with backoff, bounds its
+// concurrency, and gives every request a deadline.
+package sandbox

@@ -1,0 +1,153 @@
+package sandbox
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// busyWorkerPID waits until some worker has a running job and returns the
+// worker's pid.
+func busyWorkerPID(t *testing.T, p *Pool) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		p.mu.Lock()
+		for w := range p.workers {
+			// A worker with a forked child is busy.
+			if kids, _ := os.ReadFile("/proc/" + strconv.Itoa(w.cmd.Process.Pid) + "/task/" + strconv.Itoa(w.cmd.Process.Pid) + "/children"); len(strings.TrimSpace(string(kids))) > 0 {
+				p.mu.Unlock()
+				return w.cmd.Process.Pid
+			}
+		}
+		p.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("no worker became busy")
+	return 0
+}
+
+func TestWorkerDeathIsASandboxErrorAndTheWorkerIsReplaced(t *testing.T) {
+	p := pool(t)
+	done := make(chan Result, 1)
+	go func() {
+		done <- p.Run(context.Background(), Job{Code: "import time\ntime.sleep(30)", Limits: Limits{Wall: 30 * time.Second}})
+	}()
+	pid := busyWorkerPID(t, p)
+	syscall.Kill(pid, syscall.SIGKILL)
+	r := <-done
+	if r.Status != StatusSandboxError || !strings.Contains(r.Detail, "died") {
+		t.Fatalf("status %q detail %q, want sandbox_error saying the worker died", r.Status, r.Detail)
+	}
+	for range 3 * p.Workers() {
+		if r := p.Run(context.Background(), Job{Code: "print(6*7)"}); r.Answer() != "42" {
+			t.Fatalf("after the replacement: %q %q (%s)", r.Status, r.Answer(), r.Detail)
+		}
+	}
+	if left := leftoverJobProcesses(p); len(left) > 0 {
+		t.Errorf("the dead worker's job survived: %v", left)
+	}
+}
+
+func TestBackstopWhenTheWorkerHangs(t *testing.T) {
+	p := pool(t)
+	done := make(chan Result, 1)
+	start := time.Now()
+	go func() {
+		done <- p.Run(context.Background(), Job{Code: "import time\ntime.sleep(30)", Limits: Limits{Wall: 500 * time.Millisecond}})
+	}()
+	pid := busyWorkerPID(t, p)
+	// A stopped worker cannot enforce the wall clock: the pool must.
+	syscall.Kill(pid, syscall.SIGSTOP)
+	r := <-done
+	// sandbox_error when the worker stopped before it reported the child.
+	if (r.Status != StatusTimeout && r.Status != StatusSandboxError) || !strings.Contains(r.Detail, "killed") {
+		t.Fatalf("status %q detail %q, want timeout (or sandbox_error) by the backstop", r.Status, r.Detail)
+	}
+	if el := time.Since(start); el > 20*time.Second {
+		t.Errorf("the backstop took %v", el)
+	}
+	if r := p.Run(context.Background(), Job{Code: "print(6*7)"}); r.Answer() != "42" {
+		t.Fatalf("after the backstop: %q %q (%s)", r.Status, r.Answer(), r.Detail)
+	}
+	if left := leftoverJobProcesses(p); len(left) > 0 {
+		for _, pid := range left {
+			st, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+			t.Logf("survivor %d:\n%s", pid, st)
+		}
+		t.Errorf("the hung worker's job survived: %v", left)
+	}
+}
+
+func TestClosedPoolAnswers(t *testing.T) {
+	pool(t)
+	p, err := NewPool(context.Background(), PoolConfig{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if r := p.Run(context.Background(), Job{Code: "print(1)"}); r.Status != StatusSandboxError {
+		t.Fatalf("Run on a closed pool: %q, want sandbox_error", r.Status)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func TestNewPoolWithoutPandasSaysWhatToDo(t *testing.T) {
+	_, err := NewPool(context.Background(), PoolConfig{Workers: 1, Python: "/nonexistent/python3"})
+	if err == nil || !strings.Contains(err.Error(), "TABLER1_PYTHON") {
+		t.Fatalf("error %v, want one naming TABLER1_PYTHON", err)
+	}
+}
+
+// TestWeakerMode forces the weaker mode: no network or mount namespace.
+func TestWeakerMode(t *testing.T) {
+	pool(t)
+	p, err := NewPool(context.Background(), PoolConfig{Workers: 1, Weaker: Isolation{NetNS: true, MountNS: true, Cgroup: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	iso := p.Isolation()
+	if iso.NetNS || iso.MountNS || iso.Full() {
+		t.Fatalf("isolation %v, want no netns and no mountns", iso)
+	}
+	if !iso.Seccomp {
+		t.Skip("no seccomp on this host: the weaker mode cannot close the network")
+	}
+	tests := []struct {
+		name string
+		code string
+		want Status
+		out  string
+	}{
+		// Never connects: socket() itself is refused.
+		{"public address refused before any packet", "import socket\ns = socket.socket()\ns.connect(('192.0.2.1', 80))", StatusRuntimeError, ""},
+		{"UDP refused", "import socket\nsocket.socket(socket.AF_INET, socket.SOCK_DGRAM)", StatusRuntimeError, ""},
+		{"IPv6 refused", "import socket\nsocket.socket(socket.AF_INET6)", StatusRuntimeError, ""},
+		{"AF_UNIX allowed", "import socket\na, b = socket.socketpair()\na.send(b'hi')\nprint(b.recv(2).decode())", StatusOK, "hi"},
+		{"working directory is fresh and TMPDIR", "import os\nprint(os.listdir('.'), os.getcwd() == os.environ['TMPDIR'])", StatusOK, "[] True"},
+		{"fork refused", "import os\nos.fork()", StatusRuntimeError, ""},
+	}
+	for _, tc := range tests {
+		r := p.Run(context.Background(), Job{Code: tc.code, Limits: Limits{Wall: 5 * time.Second}})
+		if r.Status != tc.want || (tc.out != "" && r.Answer() != tc.out) {
+			t.Errorf("%s: status %q answer %q, want %q %q; stderr %q", tc.name, r.Status, r.Answer(), tc.want, tc.out, r.Stderr)
+		}
+		if tc.want == StatusRuntimeError && !strings.Contains(r.Stderr, "Error") {
+			t.Errorf("%s: stderr %q names no error", tc.name, r.Stderr)
+		}
+	}
+	// The working directory is removed after the job.
+	r := p.Run(context.Background(), Job{Code: "import os\nprint(os.getcwd())"})
+	if _, err := os.Stat(r.Answer()); err == nil {
+		t.Errorf("working directory %s outlived its job", r.Answer())
+	}
+}

@@ -1,0 +1,737 @@
+# The tabler1 sandbox worker (sandbox/worker.go embeds this file).
+#
+# One worker is a long-lived Python process with numpy and pandas imported. It
+# reads length-prefixed JSON requests from its protocol input, forks a fresh
+# child per job, confines the child (see sandbox/doc.go for the model), feeds
+# it the table through the bridge layouts/frame.py, watches its output pipes
+# against the caps and its wall-clock limit, reaps it and writes one
+# length-prefixed JSON event per state change:
+#   {"event":"ready", ...}          once, after start-up and probing
+#   {"event":"start","id":N,"pid":P}  the child is forked (Go may kill -P)
+#   {"event":"done","id":N, ...}    the job's outcome
+# The Go side trusts nothing a child prints: children never see the protocol
+# descriptors (they are closed before any program code runs).
+import ctypes
+import errno
+import json
+import os
+import signal
+import struct
+import sys
+import time
+
+# Protocol descriptors move out of 0 and 1 so that nothing printed by
+# accident (a library warning, a stray print) can corrupt a frame.
+_PIN = os.dup(0)
+_POUT = os.dup(1)
+_null = os.open("/dev/null", os.O_RDWR)
+os.dup2(_null, 0)
+os.dup2(_null, 1)
+os.close(_null)
+
+_exit = os._exit  # programs may replace os._exit; the runner may not lose it
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP = 1, 38, 22
+SECCOMP_MODE_FILTER = 2
+
+
+def _read_exact(n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = os.read(_PIN, n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def read_frame():
+    head = _read_exact(4)
+    if head is None:
+        return None
+    (n,) = struct.unpack(">I", head)
+    body = _read_exact(n)
+    if body is None:
+        return None
+    return json.loads(body)
+
+
+def write_frame(obj):
+    body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    data = struct.pack(">I", len(body)) + body
+    while data:
+        n = os.write(_POUT, data)
+        data = data[n:]
+
+
+def log(msg):
+    try:
+        os.write(2, ("worker %d: %s\n" % (os.getpid(), msg)).encode())
+    except OSError:
+        pass
+
+
+# -c puts the working directory first on sys.path; a job's directory must
+# not shadow modules.
+sys.path[:] = [p for p in sys.path if p not in ("", ".")]
+
+INIT = read_frame()
+if INIT is None:
+    sys.exit(0)
+
+# The network namespace is per worker: made before numpy starts any thread
+# (unshare needs a single-threaded caller) and inherited by every child. It
+# holds only a loopback interface that is down, so nothing is reachable.
+NETNS = False
+if INIT.get("netns", True):
+    NETNS = _libc.unshare(CLONE_NEWNET) == 0
+    if not NETNS:
+        log("unshare(CLONE_NEWNET): %s" % os.strerror(ctypes.get_errno()))
+
+IS_ROOT = os.geteuid() == 0
+WORKER_PID = os.getpid()
+TMP_DIRS = [d for d in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(d)]
+
+
+def _private_mounts(tmp_bytes):
+    if _libc.unshare(CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
+    if _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        raise OSError(ctypes.get_errno(), "make / private")
+    opts = ("size=%d,nr_inodes=4096,mode=1777" % tmp_bytes).encode()
+    for target in TMP_DIRS:
+        if _libc.mount(b"tmpfs", target.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, opts) != 0:
+            raise OSError(ctypes.get_errno(), "mount tmpfs on %s" % target)
+
+
+# The mount namespace is per worker too: it gives the worker's jobs private
+# tmpfs mounts on /tmp, /var/tmp and /dev/shm, emptied after every job (jobs
+# of one worker run one after another, and no process of a job outlives it).
+MOUNTNS = False
+if IS_ROOT and INIT.get("mountns", True):
+    try:
+        _private_mounts(int(INIT.get("tmp_bytes", 64 << 20)))
+        MOUNTNS = True
+    except OSError as e:
+        log("private mounts: %s" % e)
+
+import gc  # noqa: E402
+import resource  # noqa: E402
+import select  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+import traceback  # noqa: E402
+import linecache  # noqa: E402
+import builtins  # noqa: E402
+import platform  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+BRIDGE = {"__name__": "tabler1_frame"}
+exec(compile(INIT["bridge"], "layouts/frame.py", "exec"), BRIDGE)
+load_table = BRIDGE["load_table"]
+dump_table = BRIDGE["dump_table"]
+
+UID = int(INIT.get("uid", 65534))
+GID = int(INIT.get("gid", 65534))
+CGROUP = INIT.get("cgroup") or ""
+WORKBASE = INIT.get("workbase") or tempfile.gettempdir()
+
+# --- seccomp -------------------------------------------------------------
+# A small BPF filter, built per child because it names the child's own pid:
+# no new processes (fork, vfork, clone without CLONE_THREAD, clone3), no exec,
+# signals only to itself, no ptrace or cross-process memory access, no
+# namespaces, mounts, io_uring or bpf, and, when the worker has no network
+# namespace, no socket other than AF_UNIX.
+_ARCH = {
+    "x86_64": dict(audit=0xC000003E, socket=41, fork=57, vfork=58, clone=56, clone3=435, execve=59,
+                   execveat=322, kill=62, tkill=200, tgkill=234, rt_sigqueueinfo=129,
+                   rt_tgsigqueueinfo=297, deny=[101, 310, 311, 434, 424, 425, 426, 427, 272, 308, 165,
+                                                166, 155, 321, 298, 323, 250, 248, 249, 169, 175, 176,
+                                                313, 246, 167, 168, 161]),
+    "aarch64": dict(audit=0xC00000B7, socket=198, fork=None, vfork=None, clone=220, clone3=435,
+                    execve=221, execveat=281, kill=129, tkill=130, tgkill=131, rt_sigqueueinfo=138,
+                    rt_tgsigqueueinfo=240, deny=[117, 270, 271, 434, 424, 425, 426, 427, 97, 268, 40,
+                                                 39, 280, 241, 282, 219, 217, 218, 142, 105, 106, 273,
+                                                 104, 224, 225, 51]),
+}.get(platform.machine())
+
+
+def _seccomp_program(pid, block_sockets):
+    a = _ARCH
+    ALLOW, KILL = 0x7FFF0000, 0x80000000
+
+    def errno_(e):
+        return 0x00050000 | e
+
+    prog = []  # (code, jt, jf, k) with jt/jf as labels or ints
+
+    def stmt(code, k):
+        prog.append([code, 0, 0, k])
+
+    def jeq(k, jt, jf=0):
+        prog.append([0x15, jt, jf, k])
+
+    def label(name):
+        prog.append(name)
+
+    LD_ABS = 0x20
+    RET = 0x06
+
+    stmt(LD_ABS, 4)  # arch
+    jeq(a["audit"], 0, "kill")
+    stmt(LD_ABS, 0)  # nr
+    prog.append([0x35, "enosys", 0, 0x40000000])  # jge: x32 ABI
+    jeq(a["clone3"], "enosys")
+    for name in ("fork", "vfork"):
+        if a[name] is not None:
+            jeq(a[name], "eagain")
+    jeq(a["clone"], "clone")
+    jeq(a["execve"], "eperm")
+    jeq(a["execveat"], "eperm")
+    for name in ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
+        jeq(a[name], "selfonly")
+    if block_sockets:
+        jeq(a["socket"], "socket")
+    for nr in a["deny"]:
+        jeq(nr, "eperm")
+    stmt(RET, ALLOW)
+    label("clone")
+    stmt(LD_ABS, 16)  # flags, low word
+    prog.append([0x45, "allow", "eagain", 0x00010000])  # jset CLONE_THREAD
+    label("selfonly")
+    stmt(LD_ABS, 16)  # target pid, low word (the kernel reads an int)
+    jeq(pid, "allow")
+    jeq(0, "allow")
+    jeq((-pid) & 0xFFFFFFFF, "allow", "eperm")
+    label("socket")
+    stmt(LD_ABS, 16)
+    jeq(1, "allow", "eacces")  # AF_UNIX
+    label("allow")
+    stmt(RET, ALLOW)
+    label("eperm")
+    stmt(RET, errno_(errno.EPERM))
+    label("eagain")
+    stmt(RET, errno_(errno.EAGAIN))
+    label("enosys")
+    stmt(RET, errno_(errno.ENOSYS))
+    label("eacces")
+    stmt(RET, errno_(errno.EACCES))
+    label("kill")
+    stmt(RET, KILL)
+
+    # Resolve labels into relative jumps.
+    pos, idx = {}, 0
+    for ins in prog:
+        if isinstance(ins, str):
+            pos[ins] = idx
+        else:
+            idx += 1
+    out, idx = [], 0
+    for ins in prog:
+        if isinstance(ins, str):
+            continue
+        code, jt, jf, k = ins
+        jt = pos[jt] - idx - 1 if isinstance(jt, str) else jt
+        jf = pos[jf] - idx - 1 if isinstance(jf, str) else jf
+        if not (0 <= jt < 256 and 0 <= jf < 256):
+            raise ValueError("seccomp jump out of range")
+        out.append(struct.pack("=HBBI", code, jt, jf, k & 0xFFFFFFFF))
+        idx += 1
+    return b"".join(out), len(out)
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def install_seccomp(pid, block_sockets):
+    if _ARCH is None:
+        raise OSError(errno.ENOSYS, "no seccomp syscall table for " + platform.machine())
+    code, n = _seccomp_program(pid, block_sockets)
+    buf = ctypes.create_string_buffer(code, len(code))
+    fprog = _SockFprog(n, ctypes.cast(buf, ctypes.c_void_p))
+    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+    if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
+
+
+# --- the child -----------------------------------------------------------
+
+def _close_from(lo):
+    # close_range(2) is one syscall; the fallback lists /proc/self/fd.
+    if _libc.syscall(436, lo, 0xFFFFFFFF, 0) == 0:
+        return
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd >= lo:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _limit(res, soft, hard=None):
+    resource.setrlimit(res, (soft, soft if hard is None else hard))
+
+
+def child_main(req, fds, workdir):
+    """Runs in the forked child; never returns."""
+    status_fd = 3
+    try:
+        os.setsid()
+        out_w, err_w, st_w = fds
+        dn = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(dn, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        os.dup2(st_w, 3)
+        _close_from(4)
+        lim = req["limits"]
+        mode = req["mode"]
+        if IS_ROOT and CGROUP:
+                with open(os.path.join(CGROUP, "cgroup.procs"), "w") as f:
+                    f.write(str(os.getpid()))
+        cpu = max(1, int(lim["cpu_ms"] + 999) // 1000)
+        _limit(resource.RLIMIT_CPU, cpu, cpu + 1)
+        _limit(resource.RLIMIT_AS, req["base_vm"] + lim["memory_bytes"])
+        _limit(resource.RLIMIT_FSIZE, lim["file_bytes"])
+        _limit(resource.RLIMIT_NOFILE, lim["open_files"])
+        _limit(resource.RLIMIT_CORE, 0)
+        if IS_ROOT:
+            _limit(resource.RLIMIT_NPROC, 64)  # threads; processes are refused by seccomp
+            os.setgroups([])
+            os.setgid(GID)
+            os.setuid(UID)
+        os.chdir(workdir)
+        # Credential changes clear the parent-death signal, so set it last,
+        # then make sure the worker did not die before it was set.
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != WORKER_PID:
+            _exit(70)
+        os.environ.clear()
+        os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir, "TMPDIR": "/tmp" if mode["mountns"] else workdir,
+                           "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+        tempfile.tempdir = None
+        if mode["seccomp"]:
+            install_seccomp(os.getpid(), not NETNS)
+        sys.stdin = open(0, "r", closefd=False)
+        sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)
+        sys.__stdout__, sys.__stderr__, sys.__stdin__ = sys.stdout, sys.stderr, sys.stdin
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except BaseException as e:  # set-up failed: a sandbox error, not the program's
+        _report({"kind": "setup", "detail": "%s: %s" % (type(e).__name__, e)})
+        _exit(71)
+    _run_program(req)
+
+
+def _report(obj):
+    try:
+        data = json.dumps(obj, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        while data:
+            n = os.write(3, data)
+            data = data[n:]
+    except BaseException:
+        pass
+
+
+def _program_line(tb):
+    line = 0
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<program>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _flush():
+    for s in (sys.stdout, sys.stderr):
+        try:
+            s.flush()
+        except BaseException:
+            pass
+
+
+def _run_program(req):
+    code = req["code"]
+    linecache.cache["<program>"] = (len(code), None, code.splitlines(True), "<program>")
+    try:
+        prog = compile(code, "<program>", "exec", dont_inherit=True)
+    except BaseException as e:
+        if isinstance(e, (SyntaxError, ValueError)):  # ValueError: a NUL byte in the source
+            _report({"kind": "syntax", "type": type(e).__name__, "line": getattr(e, "lineno", 0) or 0, "detail": str(e)})
+            traceback.print_exception(type(e), e, None)
+        else:  # MemoryError, RecursionError from a pathological program
+            _report({"kind": "exception", "type": type(e).__name__, "line": 0, "detail": "compiling: %s" % e})
+        _flush()
+        _exit(1)
+    if req.get("compile_only"):
+        _report({"kind": "ok"})
+        _exit(0)
+    try:
+        df, raw = load_table(req["table"]) if req.get("table") else (pd.DataFrame(), pd.DataFrame())
+        tables = {name: load_table(t)[0] for name, t in (req.get("extra") or {}).items()}
+    except BaseException as e:
+        _report({"kind": "setup", "detail": "loading the table: %s: %s" % (type(e).__name__, e)})
+        _exit(71)
+    g = {"__name__": "__main__", "__builtins__": builtins, "pd": pd, "np": np,
+         "df": df, "raw": raw, "tables": tables}
+    try:
+        exec(prog, g)
+    except SystemExit as e:
+        c = e.code
+        if c is None or c == 0:
+            pass
+        else:
+            if not isinstance(c, int):
+                try:
+                    print(c, file=sys.stderr)
+                except BaseException:
+                    pass
+            _flush()
+            _report({"kind": "exit", "code": c if isinstance(c, int) else 1})
+            _exit(c if isinstance(c, int) else 1)
+    except BaseException as e:
+        # Report first: formatting may fail after a MemoryError.
+        _report({"kind": "exception", "type": type(e).__name__, "line": _program_line(e.__traceback__),
+                 "memory": isinstance(e, MemoryError) or (isinstance(e, OSError) and e.errno == errno.ENOMEM)})
+        try:
+            traceback.print_exception(type(e), e, e.__traceback__.tb_next)
+        except BaseException:
+            pass
+        _flush()
+        _exit(1)
+    try:
+        sys.stdout.flush()
+    except BaseException as e:
+        _report({"kind": "exception", "type": type(e).__name__, "line": 0, "detail": "flushing stdout: %s" % e})
+        _exit(1)
+    out = {"kind": "ok"}
+    if req.get("return_table"):
+        try:
+            out["table"] = dump_table(g.get("df"))
+        except BaseException as e:
+            _report({"kind": "exception", "type": type(e).__name__, "line": 0, "detail": "returning df: %s" % e})
+            _flush()
+            _exit(1)
+    _flush()
+    _report(out)
+    # os._exit: threads the program left behind do not keep the job alive.
+    _exit(0)
+
+
+# --- supervision ---------------------------------------------------------
+
+def _kill_group(pid):
+    for f in (os.killpg, os.kill):
+        try:
+            f(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _oom_kills():
+    if not CGROUP:
+        return 0
+    try:
+        with open(os.path.join(CGROUP, "memory.events")) as f:
+            for line in f:
+                k, _, v = line.partition(" ")
+                if k == "oom_kill":
+                    return int(v)
+    except OSError:
+        pass
+    return 0
+
+
+def _cg_peak():
+    if not CGROUP:
+        return 0
+    try:
+        with open(os.path.join(CGROUP, "memory.peak")) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return 0
+
+
+_cg_state = {"memory_max": None}
+
+
+def _cg_prepare(lim):
+    if not CGROUP:
+        return
+    want = str(lim["memory_bytes"])
+    try:
+        if _cg_state["memory_max"] != want:
+            with open(os.path.join(CGROUP, "memory.max"), "w") as f:
+                f.write(want)
+            _cg_state["memory_max"] = want
+    except OSError as e:
+        log("cgroup memory.max: %s" % e)
+    try:
+        with open(os.path.join(CGROUP, "memory.peak"), "w") as f:
+            f.write("0")  # resetting the peak needs Linux 6.12; older ones keep the maximum
+    except OSError:
+        pass
+
+
+def run_job(req):
+    lim = req["limits"]
+    req["mode"] = MODE
+    req["base_vm"] = BASE_VM
+    cap = lim["output_bytes"]
+    if MODE["mountns"]:
+        workdir = "/tmp/job"
+        os.mkdir(workdir, 0o700)
+    else:
+        workdir = tempfile.mkdtemp(prefix="job-", dir=WORKBASE)
+    if IS_ROOT:
+        os.chown(workdir, UID, GID)
+    _cg_prepare(lim)
+    oom0 = _oom_kills()
+    pipes = [os.pipe() for _ in range(3)]
+    t0 = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for r, _ in pipes:
+                os.close(r)
+            child_main(req, [w for _, w in pipes], workdir)
+        finally:
+            _exit(72)
+    for _, w in pipes:
+        os.close(w)
+    write_frame({"event": "start", "id": req["id"], "pid": pid})
+    bufs = {r: bytearray() for r, _ in pipes}
+    caps = {pipes[0][0]: cap, pipes[1][0]: cap, pipes[2][0]: TABLE_CAP}
+    poller = select.poll()
+    for r, _ in pipes:
+        poller.register(r, select.POLLIN)
+    try:
+        pidfd = os.pidfd_open(pid)
+        poller.register(pidfd, select.POLLIN)
+    except (AttributeError, OSError):
+        pidfd = None
+    deadline = t0 + lim["wall_ms"] / 1000.0
+    reason = None
+    open_fds = set(bufs)
+    exited = False
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            reason = "timeout"
+            break
+        wait_ms = max(1, int(left * 1000))
+        if pidfd is None:
+            wait_ms = min(wait_ms, 5)
+        for fd, ev in poller.poll(wait_ms):
+            if fd == pidfd:
+                exited = True
+                continue
+            data = os.read(fd, 1 << 16)
+            if not data:
+                poller.unregister(fd)
+                open_fds.discard(fd)
+                continue
+            b = bufs[fd]
+            b += data
+            if len(b) > caps[fd]:
+                reason = "output" if fd != pipes[2][0] else "table"
+                del b[caps[fd]:]
+        if pidfd is None and not exited:
+            exited = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        if reason or exited:
+            break
+    _kill_group(pid)
+    # Drain what is left in the pipes: the writers are dead.
+    for fd in list(open_fds):
+        os.set_blocking(fd, False)
+        try:
+            while len(bufs[fd]) <= caps[fd]:
+                data = os.read(fd, 1 << 16)
+                if not data:
+                    break
+                bufs[fd] += data
+        except BlockingIOError:
+            pass
+        if len(bufs[fd]) > caps[fd]:
+            if fd != pipes[2][0]:
+                reason = reason or "output"
+            del bufs[fd][caps[fd]:]
+    for r, _ in pipes:
+        os.close(r)
+    if pidfd is not None:
+        os.close(pidfd)
+    _, wstatus, ru = os.wait4(pid, 0)
+    wall = time.monotonic() - t0
+    if MODE["mountns"]:
+        _empty_tmp()
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    res = {"event": "done", "id": req["id"], "wall_ns": int(wall * 1e9),
+           "cpu_ns": int((ru.ru_utime + ru.ru_stime) * 1e9),
+           "peak_memory_bytes": max(ru.ru_maxrss * 1024, _cg_peak()),
+           "stdout": bytes(bufs[pipes[0][0]]).decode("utf-8", "replace"),
+           "stderr": bytes(bufs[pipes[1][0]]).decode("utf-8", "replace")}
+    try:
+        rec = json.loads(bytes(bufs[pipes[2][0]]).decode("utf-8", "surrogatepass")) if bufs[pipes[2][0]] else None
+        if not isinstance(rec, dict):
+            rec = None
+    except ValueError:
+        rec = None
+    res.update(_classify(reason, wstatus, rec, lim, res["cpu_ns"], _oom_kills() > oom0))
+    return res
+
+
+def _empty_tmp():
+    for d in TMP_DIRS:
+        for name in os.listdir(d):
+            p = os.path.join(d, name)
+            if os.path.isdir(p) and not os.path.islink(p):
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(p)
+                except OSError:
+                    pass
+
+
+def _classify(reason, wstatus, rec, lim, cpu_ns, oom):
+    sig = os.WTERMSIG(wstatus) if os.WIFSIGNALED(wstatus) else 0
+    code = os.WEXITSTATUS(wstatus) if os.WIFEXITED(wstatus) else None
+    if reason == "timeout":
+        return {"status": "timeout", "detail": "wall-clock limit of %d ms passed; the process group was killed" % lim["wall_ms"]}
+    if reason == "output":
+        return {"status": "output_exceeded", "detail": "output passed the cap of %d bytes; the process group was killed" % lim["output_bytes"]}
+    if reason == "table":
+        return {"status": "output_exceeded", "detail": "the returned table passed the cap of %d bytes" % TABLE_CAP}
+    if oom:
+        return {"status": "memory_exceeded", "detail": "killed by the cgroup memory limit of %d bytes" % lim["memory_bytes"]}
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_ns >= lim["cpu_ms"] * 1e6):
+        return {"status": "timeout", "detail": "CPU limit of %d ms reached" % lim["cpu_ms"]}
+    if sig:
+        return {"status": "killed", "detail": "killed by signal %s" % signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else "killed by signal %d" % sig}
+    kind = rec.get("kind") if rec else None
+    if kind == "setup":
+        return {"status": "sandbox_error", "detail": "setting up the job: %s" % rec.get("detail", "")}
+    if kind == "syntax":
+        return {"status": "syntax_error", "exception_type": str(rec.get("type", "SyntaxError")),
+                "error_line": _int(rec.get("line")), "detail": str(rec.get("detail", ""))}
+    if kind == "exception":
+        st = "memory_exceeded" if rec.get("memory") else "runtime_error"
+        return {"status": st, "exception_type": str(rec.get("type", "")), "error_line": _int(rec.get("line")),
+                "detail": str(rec.get("detail", ""))}
+    if code == 0:
+        out = {"status": "ok"}
+        if kind == "ok" and isinstance(rec.get("table"), dict):
+            out["table"] = rec["table"]
+        return out
+    if code in (71, 72):
+        return {"status": "sandbox_error", "detail": "the child failed before reporting"}
+    return {"status": "runtime_error", "exception_type": "SystemExit" if kind == "exit" else "",
+            "detail": "the program exited with status %s" % code}
+
+
+def _int(v):
+    return v if isinstance(v, int) else 0
+
+
+def _probe(fn):
+    # Runs fn in a throw-away child: probing must not change the worker.
+    pid = os.fork()
+    if pid == 0:
+        try:
+            fn()
+            _exit(0)
+        except BaseException:
+            _exit(1)
+    _, st = os.waitpid(pid, 0)
+    return os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0
+
+
+def _probe_seccomp():
+    install_seccomp(os.getpid(), True)
+    try:
+        os.kill(1, 0)
+    except PermissionError:
+        pass
+    else:
+        raise OSError("the filter did not refuse kill(1)")
+
+
+TABLE_CAP = int(INIT.get("table_cap", 16 << 20))
+MODE = {
+    "netns": NETNS,
+    "mountns": MOUNTNS,
+    "seccomp": INIT.get("seccomp", True) and _ARCH is not None and _probe(_probe_seccomp),
+    "setuid": IS_ROOT,
+}
+
+
+def _vm_size():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _warm_up():
+    # Run the common paths once so that lazy imports and caches live in the
+    # worker's heap, shared with every child, instead of being redone (and
+    # their pages copied) in each child.
+    t = {"header": [["name", "group", "value", "share"]],
+         "rows": [["a%d" % i, "g%d" % (i % 3), str(i * 7), "%d.5" % i] for i in range(12)]}
+    df, raw = load_table(t)
+    with open(os.devnull, "w") as sink:
+        r = df[df["value"] > 10].groupby("group")["value"].agg(["sum", "mean", "count"])
+        print(r.sort_values("sum", ascending=False).head(3), file=sink)
+        print(df.query("value > 3").describe().to_string(), file=sink)
+        print(df["share"].max(), df.iloc[0].to_dict(), df.loc[df["name"] == "a1", "value"].tolist(), file=sink)
+        print(pd.to_numeric(raw["value"], errors="coerce").sum(), file=sink)
+        print(df.sort_values(["group", "value"]).reset_index(drop=True), file=sink)
+        dump_table(df.head(3))
+    mt = {"header": [["x", "x", "y"], ["p", "q", "r"]], "rows": [["1", "2", "3"]]}
+    dump_table(load_table(mt)[0])
+    compile("print(1)\n", "<program>", "exec")
+
+
+try:
+    _warm_up()
+except Exception as e:
+    log("warm-up: %s: %s" % (type(e).__name__, e))
+gc.collect()
+gc.freeze()  # children then share the heap instead of copying it on first GC
+BASE_VM = _vm_size()
+write_frame({"event": "ready", "pid": os.getpid(), "mode": MODE, "base_vm": BASE_VM,
+             "python": sys.version.split()[0], "pandas": pd.__version__})
+
+while True:
+    try:
+        req = read_frame()
+    except (ValueError, OSError) as e:
+        log("bad request frame: %s" % e)
+        break
+    if req is None:
+        break
+    try:
+        res = run_job(req)
+    except Exception as e:
+        res = {"event": "done", "id": req.get("id"), "status": "sandbox_error",
+               "detail": "worker: %s: %s" % (type(e).__name__, e)}
+    write_frame(res)
+
+# End of the request stream: exit at once, skipping the interpreter's
+# finalisation of the frozen heap.
+_exit(0)

@@ -1,0 +1,77 @@
+package trainer
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"strings"
+
+	"tabler1/sandbox"
+)
+
+// fakeGenerator answers with the gold program of the prompt's item for a
+// fixed share of the completions (chosen by hashing the seed) and with a
+// wrong text answer otherwise: enough to drive the pipeline
+// deterministically without a model.
+type fakeGenerator struct {
+	gold  map[string]string // prompt → target completion
+	share float64
+	fail  error
+}
+
+func (g *fakeGenerator) Generate(ctx context.Context, req GenRequest) ([]Completion, error) {
+	if g.fail != nil {
+		return nil, g.fail
+	}
+	out := make([]Completion, req.N)
+	for i := range out {
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%d/%d", req.Seed, i)
+		if float64(h.Sum64()%1000)/1000 < g.share {
+			out[i] = Completion{Text: g.gold[req.Prompt], FinishReason: "stop"}
+		} else {
+			out[i] = Completion{Text: "Answer: nobody", FinishReason: "stop"}
+		}
+	}
+	return out, nil
+}
+
+// fakeExecutor "runs" a program by looking up the answer registered for
+// it and its table: no Python needed.
+type fakeExecutor struct{ answers map[string]string }
+
+func (e *fakeExecutor) Run(ctx context.Context, job sandbox.Job) sandbox.Result {
+	if a, ok := e.answers[fmt.Sprintf("%p|%s", job.Table, job.Code)]; ok {
+		return sandbox.Result{Status: sandbox.StatusOK, Stdout: a + "\n"}
+	}
+	return sandbox.Result{Status: sandbox.StatusRuntimeError, Stderr: "NameError"}
+}
+
+// exactScorer rewards an exact answer with 1.
+type exactScorer struct{}
+
+func (exactScorer) Score(it Item, s *Sample) Scored {
+	ans := s.Answer
+	if s.Exec != nil {
+		ans = s.Exec.Answer()
+	}
+	ok := len(it.Answers) > 0 && strings.TrimSpace(ans) == it.Answers[0]
+	r := 0.0
+	if ok {
+		r = 1
+	}
+	return Scored{Reward: r, Components: map[string]float64{"answer": r}, Correct: ok}
+}
+
+// fakeDeps wires fakes over synthetic items for cfg.
+func fakeDeps(cfg *Config, b Backend) Deps {
+	items := Synthesize(cfg.Seed, cfg.Data.Synthetic.Questions, cfg.Data.Synthetic)
+	f := CompactFormat{PreviewRows: cfg.Rollout.PreviewRows}
+	gen := &fakeGenerator{gold: map[string]string{}, share: 0.5}
+	ex := &fakeExecutor{answers: map[string]string{}}
+	for _, it := range items {
+		gen.gold[f.Prompt(it)] = f.Target(it)
+		ex.answers[fmt.Sprintf("%p|%s", it.Table, it.GoldProgram)] = it.Answers[0]
+	}
+	return Deps{Backend: b, Generator: gen, Executor: ex, Format: f, Scorer: exactScorer{}, Sources: map[string][]Item{SourceSynthetic: items}}
+}

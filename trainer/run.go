@@ -1,0 +1,278 @@
+package trainer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"go.uber.org/zap"
+	"go.yaml.in/yaml/v3"
+
+	"tabler1/sandbox"
+)
+
+// Deps are the parts a Trainer drives. Backend and Format are always
+// needed; Generator, Executor and Scorer only by the GRPO stages.
+type Deps struct {
+	Backend   Backend
+	Generator Generator
+	Executor  sandbox.Executor
+	Format    Format
+	Scorer    Scorer
+	// Sources maps a source name to its items: each data.sources path,
+	// "synthetic" and "lti".
+	Sources map[string][]Item
+	// Log is the structured log (nil: none).
+	Log *zap.Logger
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+	// Progress receives progress output (nil: none); Terminal selects a
+	// progress bar over plain lines when logging.progress is auto.
+	Progress io.Writer
+	Terminal bool
+	// AfterStep, when set, runs after each completed step (its metrics and
+	// any checkpoint written); an error stops the run with that error.
+	AfterStep func(step int) error
+}
+
+// Trainer runs one configuration.
+type Trainer struct {
+	cfg    *Config
+	d      Deps
+	orders []*Order
+	log    *zap.Logger
+	now    func() time.Time
+
+	state State
+	rng   *rand.PCG
+}
+
+// SourceSynthetic and SourceLTI name the generated sources in
+// Deps.Sources and StageConfig.Sources.
+const (
+	SourceSynthetic = "synthetic"
+	SourceLTI       = "lti"
+)
+
+// New checks that d can run cfg and builds each stage's data order.
+func New(cfg *Config, d Deps) (*Trainer, error) {
+	if d.Backend == nil || d.Format == nil {
+		return nil, errors.New("trainer: a Backend and a Format are required")
+	}
+	t := &Trainer{cfg: cfg, d: d, log: d.Log, now: d.Now}
+	if t.log == nil {
+		t.log = zap.NewNop()
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	for i, st := range cfg.Stages {
+		grpo := st.Kind == StageGRPO || st.Kind == StageLTIGRPO
+		if grpo && (d.Generator == nil || d.Scorer == nil || d.Executor == nil) {
+			return nil, fmt.Errorf("trainer: stage %d (%s) needs a Generator, an Executor and a Scorer", i+1, st.Kind)
+		}
+		names, weights := cfg.stageSources(st)
+		var srcs [][]Item
+		for _, n := range names {
+			items := d.Sources[n]
+			if !grpo {
+				// SFT imitates gold programs: only items that have one.
+				items = slices.DeleteFunc(slices.Clone(items), func(it Item) bool { return d.Format.Target(it) == "" })
+			}
+			srcs = append(srcs, items)
+		}
+		o, err := NewOrder(cfg.Seed+uint64(i)*1000003, srcs, weights)
+		if err != nil {
+			return nil, fmt.Errorf("trainer: stage %d (%s) over sources %v: %w", i+1, st.Kind, names, err)
+		}
+		t.orders = append(t.orders, o)
+	}
+	t.state = State{Cursors: make([]int, len(cfg.Stages)), ConfigHash: cfg.Hash()}
+	t.rng = rand.NewPCG(cfg.Seed, 0x7ab1e5)
+	return t, nil
+}
+
+// stageSources returns the source names a stage draws from and their
+// weights.
+func (c *Config) stageSources(st StageConfig) ([]string, []float64) {
+	if st.Kind == StageLTISFT || st.Kind == StageLTIGRPO {
+		return []string{SourceLTI}, []float64{1}
+	}
+	var names []string
+	var weights []float64
+	want := func(n string) bool { return len(st.Sources) == 0 || slices.Contains(st.Sources, n) }
+	for _, s := range c.Data.Sources {
+		if want(s.Path) {
+			names = append(names, s.Path)
+			weights = append(weights, s.Weight)
+		}
+	}
+	if c.Data.Synthetic.Questions > 0 && want(SourceSynthetic) {
+		names = append(names, SourceSynthetic)
+		weights = append(weights, c.Data.Synthetic.Weight)
+	}
+	return names, weights
+}
+
+// State returns the controller state after the last completed step.
+func (t *Trainer) State() State { return t.state }
+
+// Run trains from the start, or with resume from the newest complete
+// checkpoint of the run directory (from the start when there is none). It
+// checkpoints every checkpoint.every steps, at the end, and when ctx is
+// cancelled (SIGINT/SIGTERM), then returns ctx's error.
+func (t *Trainer) Run(ctx context.Context, resume bool) error {
+	dir := t.cfg.RunDir
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating run directory: %w", err)
+	}
+	resumeStep := -1
+	if !resume {
+		if steps, _ := listCheckpoints(dir); len(steps) > 0 {
+			return fmt.Errorf("run directory %s already holds a run (checkpoint at step %d); continue it with --resume, or start a new run with another --run-dir", dir, steps[len(steps)-1])
+		}
+		if fi, err := os.Stat(filepath.Join(dir, "metrics.jsonl")); err == nil && fi.Size() > 0 {
+			return fmt.Errorf("run directory %s already holds a run (metrics.jsonl); continue it with --resume, or start a new run with another --run-dir", dir)
+		}
+	}
+	if resume {
+		ckpt, st, ok, err := LatestCheckpoint(dir)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if st.ConfigHash != t.state.ConfigHash {
+				return fmt.Errorf("resume: checkpoint %s was written with configuration hash %s, this configuration hashes to %s; resume with the configuration of that run (its config.yaml), or start a new run directory", ckpt, st.ConfigHash, t.state.ConfigHash)
+			}
+			if len(st.Cursors) != len(t.cfg.Stages) {
+				return fmt.Errorf("resume: checkpoint %s has %d stage cursors, the configuration %d stages", ckpt, len(st.Cursors), len(t.cfg.Stages))
+			}
+			if err := t.d.Backend.Load(ctx, mustAbs(ckpt)); err != nil {
+				return fmt.Errorf("resume from %s: %w", ckpt, err)
+			}
+			if err := t.rng.UnmarshalBinary(st.RNG); err != nil {
+				return fmt.Errorf("resume from %s: rng state: %w", ckpt, err)
+			}
+			t.state = st
+			resumeStep = st.Step
+			t.log.Info("resumed", zap.String("checkpoint", ckpt), zap.Int("step", st.Step))
+		} else {
+			t.log.Info("resume asked but no checkpoint found; starting from step 1", zap.String("run_dir", dir))
+			resumeStep = 0
+		}
+	}
+	if err := t.writeConfig(); err != nil {
+		return err
+	}
+	ml, err := openMetrics(dir, resumeStep, t.cfg.Logging.RolloutLog == nil || *t.cfg.Logging.RolloutLog)
+	if err != nil {
+		return err
+	}
+	defer ml.Close()
+	prog := newProgress(t.d.Progress, t.cfg.Logging.Progress, t.d.Terminal, t.cfg.TotalSteps(), t.state.Step)
+	defer prog.finish()
+
+	lastSaved := t.state.Step
+	save := func(why string) error {
+		if t.state.Step == lastSaved && t.state.Step > 0 {
+			return nil
+		}
+		// A checkpoint on cancellation must still reach the backend.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.cfg.Backend.SaveTimeout+time.Minute)
+		defer cancel()
+		st := t.state
+		rb, err := t.rng.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		st.RNG = rb
+		d, err := SaveCheckpoint(sctx, t.d.Backend, dir, st, t.cfg.Checkpoint.Keep, t.now())
+		if err != nil {
+			return err
+		}
+		lastSaved = t.state.Step
+		t.log.Info("checkpoint", zap.String("dir", d), zap.Int("step", st.Step), zap.String("why", why))
+		return nil
+	}
+
+	total := t.cfg.TotalSteps()
+	for step := t.state.Step + 1; step <= total; step++ {
+		if ctx.Err() != nil {
+			break
+		}
+		si, local, _ := t.cfg.StageAt(step)
+		// A failed step consumes nothing: its draws and random numbers are
+		// rolled back so a checkpoint and a resume redo it exactly.
+		cursor := t.state.Cursors[si]
+		rngBefore, _ := t.rng.MarshalBinary()
+		m, samples, err := t.runStep(ctx, step, si, local)
+		if err != nil {
+			t.state.Cursors[si] = cursor
+			_ = t.rng.UnmarshalBinary(rngBefore)
+			if ctx.Err() != nil {
+				break
+			}
+			t.log.Error("step failed", zap.Int("step", step), zap.Error(err))
+			if serr := save("error"); serr != nil {
+				t.log.Error("checkpoint after failure failed", zap.Error(serr))
+			}
+			return fmt.Errorf("step %d (%s): %w", step, t.cfg.Stages[si].Kind, err)
+		}
+		t.state.Step, t.state.Stage, t.state.StageKind = step, si, t.cfg.Stages[si].Kind
+		t.state.PublishVersion = m.Version
+		if err := ml.write(m, samples); err != nil {
+			return err
+		}
+		t.log.Info("step", zap.Int("step", step), zap.String("stage", m.Stage), zap.Float64("loss", m.Loss),
+			zap.Float64("reward_mean", m.RewardMean), zap.Float64("step_seconds", m.StepSeconds))
+		prog.step(m)
+		if t.cfg.Checkpoint.Every > 0 && step%t.cfg.Checkpoint.Every == 0 {
+			if err := save("every"); err != nil {
+				return err
+			}
+		}
+		if t.d.AfterStep != nil {
+			if err := t.d.AfterStep(step); err != nil {
+				return err
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		if serr := save("interrupted"); serr != nil {
+			return fmt.Errorf("interrupted at step %d, and the checkpoint failed: %w", t.state.Step, serr)
+		}
+		return err
+	}
+	return save("end")
+}
+
+func mustAbs(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+func (t *Trainer) writeConfig() error {
+	b, err := yaml.Marshal(t.cfg)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(t.cfg.RunDir, "config.yaml"), b, 0o644)
+}
+
+// draw takes the next n items of stage si's order.
+func (t *Trainer) draw(si, n int) []Item {
+	out := make([]Item, n)
+	for i := range out {
+		out[i] = t.orders[si].At(t.state.Cursors[si])
+		t.state.Cursors[si]++
+	}
+	return out
+}
