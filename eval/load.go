@@ -10,8 +10,21 @@ import (
 // the records of bench are kept), or a directory holding the benchmark's
 // native files (read with LoadNative and split). A directory that holds
 // <bench>.<anything>.jsonl files instead is read as uniform JSONL:
-// <bench>.<split>.jsonl when split is given, else every such file.
+// <bench>.<split>.jsonl when split is given, else every such file. AIT-QA
+// has a single file: its split "train" or "test" is the seeded 80/20
+// AITQASplit that training and evaluation share.
 func LoadData(bench, path, split string) ([]Example, error) {
+	exs, err := loadData(bench, path, split)
+	if err != nil || bench != AITQA {
+		return exs, err
+	}
+	return applyAITQASplit(exs, split), nil
+}
+
+func loadData(bench, path, split string) ([]Example, error) {
+	if bench == AITQA && (split == "train" || split == "test") {
+		split = "" // AIT-QA has one file; its train/test split is AITQASplit
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("benchmark data: %w", err)

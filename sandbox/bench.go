@@ -28,6 +28,9 @@ type BenchConfig struct {
 	// Baseline is the number of fresh python3 processes of the baseline
 	// [12].
 	Baseline int
+	// BaselineConcurrency is how many baseline processes run at once
+	// [the pool's workers, so both sides use the same cores].
+	BaselineConcurrency int
 	// Soak, when positive, adds a soak phase of that many jobs, Hostile of
 	// them hostile, checking that no job is lost, no process survives and
 	// memory stays flat.
@@ -47,6 +50,7 @@ type BenchReport struct {
 	JobsPerS         float64     `json:"jobs_per_s"`
 	BaselineJobs     int         `json:"baseline_jobs"`
 	BaselineJobsPerS float64     `json:"baseline_jobs_per_s"`
+	BaselineConc     int         `json:"baseline_concurrency"`
 	Speedup          float64     `json:"speedup"`
 	P50MS            float64     `json:"p50_ms"` // at half load
 	P99MS            float64     `json:"p99_ms"` // at half load
@@ -138,7 +142,12 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchReport, error) {
 	want := first.Answer()
 
 	progress("baseline: fresh python3 per program")
-	base, err := baseline(ctx, p.cfg.Python, table, cfg.Baseline, rep.Workers, want)
+	conc := cfg.BaselineConcurrency
+	if conc <= 0 {
+		conc = rep.Workers
+	}
+	rep.BaselineConc = conc
+	base, err := baseline(ctx, p.cfg.Python, table, cfg.Baseline, conc, want)
 	if err != nil {
 		return rep, err
 	}

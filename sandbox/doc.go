@@ -36,7 +36,9 @@
 //     signal, trace or read each other, and a dead worker's leftovers are
 //     found and killed by user.
 //
-// Per job, in the forked child before the program's first line: a new
+// Per job, the worker builds the job's DataFrames (so they are outside the
+// job's memory limit; tables come from the orchestrator, not the model),
+// then forks. In the forked child, before the program's first line: a new
 // session (its own process group); stdin from /dev/null, stdout and stderr
 // to pipes the worker reads up to Limits.OutputBytes (then the job is
 // killed: output_exceeded), every other descriptor closed; rlimits on

@@ -15,3 +15,8 @@ echo "== staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "== go test -race"
 go test -race -timeout 30m ./...
+# The smoke training end to end is minutes of real CPU training: the race
+# detector would slow it ~10x, so it runs once more without it (the test is
+# built only without -race).
+echo "== smoke training end to end (configs/smoke.yaml, no race detector)"
+go test -count=1 -timeout 15m -run '^TestSmokeTraining$' -v ./trainer/ | grep -E '^(---|=== RUN|\s+smoke_test|ok|FAIL|PASS)'

@@ -55,6 +55,7 @@ func (s GRPOScorer) Score(it Item, smp *Sample) Scored {
 		FormatOK:            smp.FormatOK,
 		Code:                smp.Code,
 		Exec:                smp.Exec,
+		Perturbed:           smp.Perturbed,
 		Text:                smp.Answer,
 		Gold:                it.Answers,
 		Question:            it.Question,
@@ -69,7 +70,7 @@ func (s GRPOScorer) Score(it Item, smp *Sample) Scored {
 	comps := map[string]float64{}
 	b, _ := json.Marshal(r.Components)
 	_ = json.Unmarshal(b, &comps)
-	return Scored{Reward: r.Total, Components: comps, Correct: r.Correct, Masked: r.Masked, Detail: r}
+	return Scored{Reward: r.Total, Components: comps, Correct: r.Correct, Masked: r.Masked, SandboxError: r.SandboxError, Detail: r}
 }
 
 // RolloutFormat is the Format of real runs: the rollout package's prompt

@@ -74,6 +74,10 @@ type EmbeddedModelConfig struct {
 	Addr string `yaml:"addr" json:"addr"`
 	// Workers bounds the goroutines of one forward-backward (0: GOMAXPROCS).
 	Workers int `yaml:"workers" json:"workers"`
+	// Engine computes training passes: "plain" (default, the faster on a
+	// CPU) or "gorgonia" (the same transformer as a gorgonia graph, with
+	// autodiff); both compute the same numbers (see package model).
+	Engine model.Engine `yaml:"engine" json:"engine,omitempty"`
 }
 
 // Backend kinds.
@@ -134,9 +138,20 @@ type DataConfig struct {
 	LTI       LTIConfig       `yaml:"lti" json:"lti"`
 }
 
-// SourceConfig is one benchmark file in the uniform JSONL schema.
+// SourceConfig is one source of training questions: a file in the uniform
+// JSONL schema, or, with Benchmark set, that benchmark's data read by
+// package eval's loaders (a uniform JSONL file, or a directory of its native
+// files) at Split (default: the paper's training split).
 type SourceConfig struct {
-	Path   string  `yaml:"path" json:"path"`
+	Path string `yaml:"path" json:"path"`
+	// Benchmark names the benchmark to read from Path with eval's loaders
+	// (wtq, tabfact, hitab, aitqa, fetaqa, tablebench, tatqa); empty reads
+	// Path as uniform JSONL with every benchmark in it.
+	Benchmark string `yaml:"benchmark" json:"benchmark,omitempty"`
+	// Split is the split to read with Benchmark (default: wtq training,
+	// tabfact train, hitab train, aitqa train = the seeded 80% of
+	// eval.AITQASplit, others train).
+	Split  string  `yaml:"split" json:"split,omitempty"`
 	Weight float64 `yaml:"weight" json:"weight"`
 	// Limit keeps only the first Limit questions (0: all).
 	Limit int `yaml:"limit" json:"limit,omitempty"`
@@ -193,8 +208,8 @@ type StageConfig struct {
 	// (advantage.filter_groups: drop groups whose outcomes are all equal
 	// and draw more questions, up to max_num_gen_batches batches per step).
 	Advantage grpo.AdvantageConfig `yaml:"advantage" json:"advantage"`
-	// Async would let rollouts for step n+1..n+k run while step n trains;
-	// reserved: enabling it is refused until it is implemented.
+	// Async lets rollouts, execution and scoring of the next steps run
+	// while a step trains (GRPO stages only; off by default).
 	Async AsyncConfig `yaml:"async" json:"async"`
 	// Sources restricts the stage to these question sources (by path, or
 	// "synthetic"); empty: all of them.
@@ -213,10 +228,22 @@ type OptimConfig struct {
 	WarmupSteps int `yaml:"warmup_steps" json:"warmup_steps"`
 }
 
-// AsyncConfig bounds off-policy rollouts.
+// AsyncConfig turns on asynchronous (off-policy) rollouts, as prime-rl's
+// orchestrator: while step n trains, the groups of steps n+1.. are sampled
+// from the weights last published. Every sample records the step of the
+// policy that generated it (Sample.PolicyStep); a group whose policy is more
+// than Staleness steps behind the policy the step would sample on-policy
+// (staleness = step-1-policy_step) is dropped and counted (stale_dropped).
 type AsyncConfig struct {
-	Enable    bool `yaml:"enable" json:"enable"`
-	Staleness int  `yaml:"staleness" json:"staleness"`
+	Enable bool `yaml:"enable" json:"enable"`
+	// Staleness is the bound k on off-policy steps (prime-rl's
+	// max_off_policy_steps); default 1 when enabled.
+	Staleness int `yaml:"staleness" json:"staleness"`
+	// MaxAhead is how many steps generation may run ahead of training:
+	// generation of step m starts once step m-1-max_ahead has published.
+	// Default: Staleness, so no group is ever dropped; a larger value
+	// trades dropped groups for less waiting.
+	MaxAhead int `yaml:"max_ahead" json:"max_ahead"`
 }
 
 // CheckpointConfig sets when checkpoints are written and how many are kept.
@@ -358,6 +385,10 @@ func (c *Config) Defaults() {
 		if st.Advantage.Estimator == "" {
 			st.Advantage.Estimator = grpo.EstimatorGRPO
 		}
+		if st.Async.Enable {
+			setInt(&st.Async.Staleness, 1)
+			setInt(&st.Async.MaxAhead, st.Async.Staleness)
+		}
 		if st.Advantage.FilterGroups.Enable && st.Advantage.FilterGroups.MaxNumGenBatches == 0 {
 			st.Advantage.FilterGroups.MaxNumGenBatches = 4
 		}
@@ -403,6 +434,9 @@ func (c *Config) Validate() error {
 	case BackendEmbedded:
 		if err := c.Model.Embedded.Config.Validate(); err != nil {
 			bad("model.embedded", "%v", err)
+		}
+		if _, err := model.ParseEngine(string(c.Model.Embedded.Engine)); err != nil {
+			bad("model.embedded.engine", "%v", err)
 		}
 		if len(c.Model.Endpoints) > 0 {
 			bad("model.endpoints", "must be empty with backend.kind embedded (the embedded model serves its own rollouts)")
@@ -499,7 +533,12 @@ func (c *Config) Validate() error {
 			bad(k+".advantage", "%v", err)
 		}
 		if st.Async.Enable {
-			bad(k+".async.enable", "asynchronous rollouts are not implemented yet; the run is synchronous (set enable: false)")
+			if st.Kind != StageGRPO && st.Kind != StageLTIGRPO {
+				bad(k+".async.enable", "kind %s has no rollouts; async applies to grpo and lti_grpo stages", st.Kind)
+			}
+			if st.Async.Staleness < 0 || st.Async.MaxAhead < 0 {
+				bad(k+".async", "staleness and max_ahead must be >= 0 (0: the default, 1 and staleness)")
+			}
 		}
 		for _, src := range st.Sources {
 			if src != "synthetic" && !c.hasSource(src) {

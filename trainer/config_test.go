@@ -44,6 +44,26 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 }
 
+func TestAsyncDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		yaml                string
+		staleness, maxAhead int
+	}{
+		{"{enable: true}", 1, 1},
+		{"{enable: true, staleness: 3}", 3, 3},
+		{"{enable: true, staleness: 2, max_ahead: 4}", 2, 4},
+		{"{enable: false}", 0, 0},
+	} {
+		c, err := ParseConfig([]byte("data: {synthetic: {questions: 3}}\nstages: [{kind: grpo, steps: 1, async: " + tc.yaml + "}]\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.yaml, err)
+		}
+		if a := c.Stages[0].Async; a.Staleness != tc.staleness || a.MaxAhead != tc.maxAhead {
+			t.Errorf("async %s resolved to %+v, want staleness %d, max_ahead %d", tc.yaml, a, tc.staleness, tc.maxAhead)
+		}
+	}
+}
+
 func TestParseConfigUnknownKey(t *testing.T) {
 	tests := []struct {
 		name, yaml, wantPath, wantSuggest string
@@ -81,6 +101,8 @@ func TestParseConfigInvalid(t *testing.T) {
 		{"bad duration", "backend: {timeout: fast}\nstages: [{kind: sft, steps: 1}]\n", "decoding YAML"},
 		{"lti without data", "stages: [{kind: lti_sft, steps: 1}]\n", "data.lti"},
 		{"bad template", "data: {synthetic: {questions: 3, templates: [max]}}\nstages: [{kind: sft, steps: 1}]\n", `unknown template "max"`},
+		{"async sft", "data: {synthetic: {questions: 3}}\nstages: [{kind: sft, steps: 1, async: {enable: true}}]\n", "async applies to grpo"},
+		{"async negative", "data: {synthetic: {questions: 3}}\nstages: [{kind: grpo, steps: 1, async: {enable: true, staleness: -1}}]\n", "must be >= 0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

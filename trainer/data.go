@@ -37,8 +37,13 @@ func IsEvalSplit(benchmark, split string) bool {
 // items. A file holding an evaluation split is refused unless
 // src.AllowEvalSplit is set. A record's meta.program (a distilled or gold
 // program that prints the answer) becomes the item's gold program.
+//
+// The paper's splits are the default: AIT-QA, which ships as one file
+// (split "all"), is cut to the train part of the seeded 80/20
+// eval.AITQASplit, whose other 20% is what `tabler1 eval --bench aitqa
+// --split test` scores.
 func LoadSource(src SourceConfig) ([]Item, error) {
-	exs, err := eval.LoadJSONL(src.Path)
+	exs, err := loadSourceExamples(src)
 	if err != nil {
 		return nil, fmt.Errorf("training data %s: %w", src.Path, err)
 	}
@@ -60,6 +65,45 @@ func LoadSource(src SourceConfig) ([]Item, error) {
 		return nil, fmt.Errorf("training data %s: no records", src.Path)
 	}
 	return items, nil
+}
+
+// trainSplits are the paper's training splits, per benchmark.
+var trainSplits = map[string]string{eval.WTQ: "training", eval.TabFact: "train", eval.HiTab: "train", eval.AITQA: "train"}
+
+// loadSourceExamples reads a source's examples, AIT-QA's "all" cut to its
+// seeded train part.
+func loadSourceExamples(src SourceConfig) ([]eval.Example, error) {
+	if src.Benchmark != "" {
+		if !eval.KnownBenchmark(src.Benchmark) {
+			return nil, fmt.Errorf("unknown benchmark %q: want one of %s", src.Benchmark, strings.Join(eval.Benchmarks(), ", "))
+		}
+		split := src.Split
+		if split == "" {
+			split = trainSplits[src.Benchmark]
+			if split == "" {
+				split = "train"
+			}
+		}
+		return eval.LoadData(src.Benchmark, src.Path, split)
+	}
+	exs, err := eval.LoadJSONL(src.Path)
+	if err != nil {
+		return nil, err
+	}
+	var aitqa []eval.Example
+	out := exs[:0:0]
+	for _, e := range exs {
+		if e.Benchmark == eval.AITQA && e.Split == "all" {
+			aitqa = append(aitqa, e)
+			continue
+		}
+		out = append(out, e)
+	}
+	if len(aitqa) > 0 {
+		train, _ := eval.AITQASplit(aitqa, eval.AITQASplitSeed, eval.AITQATrainFraction)
+		out = append(out, train...)
+	}
+	return out, nil
 }
 
 // LoadLTI reads LTI triples (JSON lines of layouts.LTITask, as written by

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"tabler1/eval"
 )
 
 func TestIsEvalSplit(t *testing.T) {
@@ -47,5 +49,49 @@ func TestLoadSource(t *testing.T) {
 	}
 	if _, err := LoadSource(SourceConfig{Path: test, AllowEvalSplit: true}); err != nil {
 		t.Errorf("allowed eval split refused: %v", err)
+	}
+}
+
+// AIT-QA (one file, split "all") trains on the seeded 80% part only, and a
+// source can name a benchmark to read its native files.
+func TestLoadSourceSplits(t *testing.T) {
+	const shared = "../../shared/data"
+	if _, err := os.Stat(shared); err != nil {
+		t.Skipf("shared data not available: %v", err)
+	}
+	items, err := LoadSource(SourceConfig{Path: filepath.Join(shared, "aitqa.dev.jsonl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := eval.LoadJSONL(filepath.Join(shared, "aitqa.dev.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, test := eval.AITQASplit(all, eval.AITQASplitSeed, eval.AITQATrainFraction)
+	if len(items)+len(test) != len(all) || len(test) == 0 {
+		t.Fatalf("aitqa: %d training items + %d test questions != %d", len(items), len(test), len(all))
+	}
+	held := map[string]bool{}
+	for _, e := range test {
+		held["aitqa:"+e.ID] = true
+	}
+	for _, it := range items {
+		if held[it.ID] {
+			t.Fatalf("aitqa test question %s is in the training data", it.ID)
+		}
+	}
+	native, err := LoadSource(SourceConfig{Path: filepath.Join(shared, "raw", "tabfact"), Benchmark: "tabfact", Split: "val"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uniform, err := LoadSource(SourceConfig{Path: filepath.Join(shared, "tabfact.dev.jsonl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(native) != len(uniform) || native[0].Question != uniform[0].Question {
+		t.Errorf("tabfact native files give %d items, the uniform JSONL %d", len(native), len(uniform))
+	}
+	if _, err := LoadSource(SourceConfig{Path: shared, Benchmark: "nosuch"}); err == nil || !strings.Contains(err.Error(), "unknown benchmark") {
+		t.Errorf("unknown benchmark accepted: %v", err)
 	}
 }

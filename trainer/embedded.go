@@ -45,6 +45,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedModelConfig, seed uint64, na
 	}
 	tr := model.NewTrainer(m)
 	tr.Workers = cfg.Workers
+	tr.Engine, _ = model.ParseEngine(string(cfg.Engine)) // validated with the config
 	srv, err := server.New(server.Config{ModelName: name, Seed: seed, Logger: log}, tr.Snapshot())
 	if err != nil {
 		return nil, fmt.Errorf("embedded backend: %w", err)
@@ -187,6 +188,7 @@ func (b *EmbeddedBackend) Load(ctx context.Context, dir string) error {
 	}
 	b.mu.Lock()
 	tr.Workers = b.tr.Workers
+	tr.Engine = b.tr.Engine
 	b.tr = tr
 	b.mu.Unlock()
 	_, err = b.Publish(ctx)

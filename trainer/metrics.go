@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"tabler1/grpo"
 )
 
 // StepMetrics is one line of metrics.jsonl.
@@ -41,8 +43,24 @@ type StepMetrics struct {
 	// Groups kept for training and groups dropped by dynamic sampling.
 	Groups         int `json:"groups"`
 	FilteredGroups int `json:"filtered_groups"`
-	Samples        int `json:"samples"`
-	Tokens         int `json:"tokens"`
+	// SandboxErrors counts samples dropped because the sandbox (not the
+	// program) failed, SandboxErrorGroups groups dropped because fewer
+	// than two samples were left; MaskedSamples counts samples kept in
+	// their group's baseline but left out of the loss.
+	SandboxErrors      int `json:"sandbox_errors"`
+	SandboxErrorGroups int `json:"sandbox_error_groups,omitempty"`
+	MaskedSamples      int `json:"masked_samples"`
+	// Asynchronous stages: groups dropped for being more than
+	// async.staleness steps off-policy, and the staleness (steps) of the
+	// groups the step received, dropped ones included.
+	StaleDropped  int     `json:"stale_dropped"`
+	StalenessMean float64 `json:"staleness_mean"`
+	StalenessMax  int     `json:"staleness_max"`
+	// Fallback is grpo.Summarize's text-fallback accounting of the trained
+	// groups (text rate and accuracy, rescued and missed groups).
+	Fallback *grpo.FallbackStats `json:"fallback,omitempty"`
+	Samples  int                 `json:"samples"`
+	Tokens   int                 `json:"tokens"`
 	// Throughput: wall seconds of the step and of its phases, samples and
 	// tokens per second.
 	StepSeconds    float64 `json:"step_seconds"`

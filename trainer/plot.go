@@ -71,6 +71,18 @@ func charts(ms []StepMetrics) []chart {
 	if len(rc.series) > 0 {
 		cs = append(cs, rc)
 	}
+	// Drops and off-policy lag, only when the run had any.
+	var drops bool
+	for _, m := range ms {
+		drops = drops || m.StalenessMax > 0 || m.StaleDropped > 0 || m.SandboxErrors > 0
+	}
+	if drops {
+		cs = append(cs, chart{file: "staleness.png", title: "Off-policy lag and dropped samples", ylabel: "steps / count", grpoOnly: true, series: []series{
+			{"staleness mean", func(m StepMetrics) float64 { return m.StalenessMean }},
+			{"stale groups dropped", func(m StepMetrics) float64 { return float64(m.StaleDropped) }},
+			{"sandbox errors", func(m StepMetrics) float64 { return float64(m.SandboxErrors) }},
+		}})
+	}
 	return cs
 }
 

@@ -76,6 +76,10 @@ type Scored struct {
 	// Masked leaves the sample out of the loss (it still counts in its
 	// group's baseline).
 	Masked bool `json:"masked,omitempty"`
+	// SandboxError: the sandbox, not the program, failed; the sample is
+	// not trained on (set by the trainer from the run's status, and by
+	// GRPOScorer from grpo.Reward.SandboxError).
+	SandboxError bool `json:"sandbox_error,omitempty"`
 	// Detail is the scorer's full record (grpo.Reward for GRPOScorer).
 	Detail any `json:"detail,omitempty"`
 }
@@ -99,7 +103,16 @@ type Sample struct {
 	Completion                 // sampler output
 	Parsed                     // paradigm, code, answer
 	Exec       *sandbox.Result `json:"exec,omitempty"`
-	Extracted  string          `json:"extracted"`
+	// Perturbed is the same program's run on grpo.PerturbTable of the
+	// item's table (rewards.computes_nothing.perturb; programs that ran ok).
+	Perturbed *sandbox.Result `json:"perturbed,omitempty"`
+	Extracted string          `json:"extracted"`
+	// PolicyStep is the training step whose weights were served when the
+	// completion was requested (0: the initial weights); Staleness is how
+	// many steps older they are than on-policy (step-1-policy_step), 0 in
+	// synchronous runs.
+	PolicyStep int `json:"policy_step"`
+	Staleness  int `json:"staleness"`
 	Scored
 	Advantage float64 `json:"advantage"`
 }

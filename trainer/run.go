@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -51,6 +52,13 @@ type Trainer struct {
 
 	state State
 	rng   *rand.PCG
+	// perturb re-runs programs that ran ok on a perturbed table
+	// (rewards.computes_nothing.perturb).
+	perturb bool
+	// sandboxStreak counts the programs the sandbox failed on in a row
+	// (not the programs' fault), and lastSandboxError says why.
+	sandboxStreak    atomic.Int64
+	lastSandboxError atomic.Value
 }
 
 // SourceSynthetic and SourceLTI name the generated sources in
@@ -65,7 +73,7 @@ func New(cfg *Config, d Deps) (*Trainer, error) {
 	if d.Backend == nil || d.Format == nil {
 		return nil, errors.New("trainer: a Backend and a Format are required")
 	}
-	t := &Trainer{cfg: cfg, d: d, log: d.Log, now: d.Now}
+	t := &Trainer{cfg: cfg, d: d, log: d.Log, now: d.Now, perturb: cfg.Rewards.ComputesNothing.Perturb}
 	if t.log == nil {
 		t.log = zap.NewNop()
 	}
@@ -202,16 +210,36 @@ func (t *Trainer) Run(ctx context.Context, resume bool) error {
 	}
 
 	total := t.cfg.TotalSteps()
+	// The rollout pipeline of an asynchronous stage; stopped (its
+	// goroutines waited for) before Run returns.
+	var pipe *pipeline
+	defer func() {
+		if pipe != nil {
+			pipe.stop()
+		}
+	}()
+	gate := newVersionGate(t.state.Step)
 	for step := t.state.Step + 1; step <= total; step++ {
 		if ctx.Err() != nil {
 			break
 		}
 		si, local, _ := t.cfg.StageAt(step)
+		if pipe != nil && pipe.stage != si {
+			pipe.stop()
+			pipe = nil
+		}
+		if st := t.cfg.Stages[si]; pipe == nil && st.Async.Enable {
+			gate.set(t.state.Step)
+			last := step - local + st.Steps
+			if pipe, err = t.startPipeline(ctx, si, step, last, gate); err != nil {
+				return err
+			}
+		}
 		// A failed step consumes nothing: its draws and random numbers are
 		// rolled back so a checkpoint and a resume redo it exactly.
 		cursor := t.state.Cursors[si]
 		rngBefore, _ := t.rng.MarshalBinary()
-		m, samples, err := t.runStep(ctx, step, si, local)
+		m, samples, err := t.runStep(ctx, step, si, local, pipe)
 		if err != nil {
 			t.state.Cursors[si] = cursor
 			_ = t.rng.UnmarshalBinary(rngBefore)
@@ -226,6 +254,8 @@ func (t *Trainer) Run(ctx context.Context, resume bool) error {
 		}
 		t.state.Step, t.state.Stage, t.state.StageKind = step, si, t.cfg.Stages[si].Kind
 		t.state.PublishVersion = m.Version
+		// The new weights are served: the pipeline may run further ahead.
+		gate.set(step)
 		if err := ml.write(m, samples); err != nil {
 			return err
 		}

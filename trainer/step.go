@@ -4,16 +4,20 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync"
 
 	"github.com/google/uuid"
 
 	"tabler1/grpo"
+	"tabler1/layouts"
 	"tabler1/sandbox"
 )
 
 // runStep runs one global step of stage si.
-func (t *Trainer) runStep(ctx context.Context, step, si, local int) (StepMetrics, []Sample, error) {
+// With pipe (an asynchronous GRPO stage) the step's groups come from the
+// pipeline, generated ahead on older weights.
+func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeline) (StepMetrics, []Sample, error) {
 	st := t.cfg.Stages[si]
 	start := t.now()
 	m := StepMetrics{Step: step, Stage: st.Kind, StageStep: local}
@@ -37,8 +41,17 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int) (StepMetrics
 		m.TrainSeconds = t.now().Sub(trainStart).Seconds()
 	default:
 		var groups [][]Sample
-		groups, err = t.collectGroups(ctx, step, si, st, &m)
+		if pipe != nil {
+			groups, err = t.takeAsync(ctx, pipe, step, si, st, &m)
+		} else {
+			src := drawSource{cursor: &t.state.Cursors[si], rng: t.rng}
+			groups, err = t.collectGroups(ctx, step, si, st, &m, src, func() int { return t.state.Step })
+		}
 		if err != nil {
+			return m, nil, err
+		}
+		groups = dropSandboxErrors(groups, &m)
+		if err := finishGroups(st, groups, &m); err != nil {
 			return m, nil, err
 		}
 		m.RolloutSeconds = t.now().Sub(start).Seconds()
@@ -46,7 +59,12 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int) (StepMetrics
 		for _, g := range groups {
 			for _, s := range g {
 				samples = append(samples, s)
+				// A masked sample kept its place in the group's baseline
+				// (finishGroups) but gets no loss: left out of the batch,
+				// it adds neither gradient nor tokens to the loss's
+				// denominator, as TRL's completion mask.
 				if s.Masked {
+					m.MaskedSamples++
 					continue
 				}
 				batch.Sequences = append(batch.Sequences, Sequence{
@@ -56,6 +74,7 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int) (StepMetrics
 				})
 			}
 		}
+		summarizeFallback(&m, groups)
 		summarize(&m, samples)
 		trainStart := t.now()
 		if len(batch.Sequences) > 0 {
@@ -110,13 +129,32 @@ func scheduledLR(o OptimConfig, local int) float64 {
 	return o.LR
 }
 
+// drawSource is where a step's draws come from: the stage's cursor and the
+// generator of sampling seeds. Synchronous steps use the trainer's own
+// state; the asynchronous pipeline a private copy that it hands back with
+// each produced step, so that draws happen in step order either way and
+// the checkpointed state is that after the last trained step.
+type drawSource struct {
+	cursor *int
+	rng    *rand.PCG
+}
+
+func (d drawSource) draw(o *Order, n int) []Item {
+	out := make([]Item, n)
+	for i := range out {
+		out[i] = o.At(*d.cursor)
+		*d.cursor++
+	}
+	return out
+}
+
 // collectGroups draws questions and rolls out, executes and scores a group
 // per question. With DAPO's dynamic sampling (advantage.filter_groups) a
 // group whose samples all have the same outcome (no learning signal) is
 // dropped and more questions are drawn, up to max_num_gen_batches batches,
-// until BatchSize groups are kept. Advantages are computed over the kept
-// groups by grpo.Advantages.
-func (t *Trainer) collectGroups(ctx context.Context, step, si int, st StageConfig, m *StepMetrics) ([][]Sample, error) {
+// until BatchSize groups are kept. policy returns the step of the weights
+// currently served; each group records it as its samples' PolicyStep.
+func (t *Trainer) collectGroups(ctx context.Context, step, si int, st StageConfig, m *StepMetrics, src drawSource, policy func() int) ([][]Sample, error) {
 	var kept [][]Sample
 	fg := st.Advantage.FilterGroups
 	draws := 1
@@ -128,11 +166,11 @@ func (t *Trainer) collectGroups(ctx context.Context, step, si int, st StageConfi
 	}
 	for d := 0; d < draws && len(kept) < st.BatchSize; d++ {
 		n := st.BatchSize - len(kept)
-		items := t.draw(si, n)
+		items := src.draw(t.orders[si], n)
 		for _, it := range items {
 			m.Items = append(m.Items, it.ID)
 		}
-		groups, err := t.rolloutGroups(ctx, step, items, st)
+		groups, err := t.rolloutGroups(ctx, step, items, st, src.rng.Uint64(), policy)
 		if err != nil {
 			return nil, err
 		}
@@ -149,6 +187,12 @@ func (t *Trainer) collectGroups(ctx context.Context, step, si int, st StageConfi
 			kept = append(kept, groups[g])
 		}
 	}
+	return kept, nil
+}
+
+// finishGroups computes the advantages of the groups a step trains on
+// (grpo.Advantages) and counts them.
+func finishGroups(st StageConfig, kept [][]Sample, m *StepMetrics) error {
 	rewards := make([][]float64, len(kept))
 	for g, grp := range kept {
 		rewards[g] = make([]float64, len(grp))
@@ -158,7 +202,7 @@ func (t *Trainer) collectGroups(ctx context.Context, step, si int, st StageConfi
 	}
 	adv, err := grpo.Advantages(st.Advantage, rewards)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for g := range kept {
 		for i := range kept[g] {
@@ -166,7 +210,31 @@ func (t *Trainer) collectGroups(ctx context.Context, step, si int, st StageConfi
 		}
 	}
 	m.Groups = len(kept)
-	return kept, nil
+	return nil
+}
+
+// dropSandboxErrors removes the samples whose program the sandbox failed to
+// run (not the program's fault: the reward says nothing about the model)
+// and counts them; a group left with fewer than two samples has no
+// baseline and is dropped whole.
+func dropSandboxErrors(groups [][]Sample, m *StepMetrics) [][]Sample {
+	out := groups[:0]
+	for _, g := range groups {
+		kept := g[:0]
+		for _, s := range g {
+			if s.SandboxError {
+				m.SandboxErrors++
+				continue
+			}
+			kept = append(kept, s)
+		}
+		if len(kept) < 2 {
+			m.SandboxErrorGroups++
+			continue
+		}
+		out = append(out, kept)
+	}
+	return out
 }
 
 type execJob struct {
@@ -179,7 +247,7 @@ type execJob struct {
 // the sandbox and scores them. Generation, execution and scoring overlap:
 // completions stream through a bounded channel to the execution workers as
 // soon as their group returns.
-func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st StageConfig) ([][]Sample, error) {
+func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st StageConfig, base uint64, policy func() int) ([][]Sample, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var once sync.Once
@@ -191,7 +259,6 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 	for i := range groups {
 		groups[i] = make([]Sample, st.GroupSize)
 	}
-	base := t.rng.Uint64()
 	jobs := make(chan execJob, 2*st.GroupSize*max(1, t.cfg.Sandbox.Workers))
 
 	var gen sync.WaitGroup
@@ -209,6 +276,9 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 			prompt := t.d.Format.Prompt(it)
 			req := GenRequest{Prompt: prompt, N: st.GroupSize, Temperature: t.cfg.Rollout.Temperature, TopP: t.cfg.Rollout.TopP,
 				MaxTokens: t.cfg.Rollout.MaxTokens, Stop: t.d.Format.Stop(), Seed: base + uint64(gi)*uint64(st.GroupSize)}
+			// Read before the request: the weights that serve it are at
+			// least this new, so staleness is never underestimated.
+			pstep := policy()
 			comps, err := t.d.Generator.Generate(ctx, req)
 			if err != nil {
 				fail(fmt.Errorf("rollout of %s: %w", it.ID, err))
@@ -219,7 +289,7 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 				return
 			}
 			for ci, c := range comps {
-				s := Sample{ID: uuid.NewString(), Step: step, ItemID: it.ID, Group: gi, Prompt: prompt, Gold: it.Answers, Completion: c}
+				s := Sample{ID: uuid.NewString(), Step: step, ItemID: it.ID, Group: gi, Prompt: prompt, Gold: it.Answers, Completion: c, PolicyStep: pstep}
 				s.Parsed = t.d.Format.Parse(c.Text)
 				select {
 				case jobs <- execJob{group: gi, index: ci, item: it, sample: s}:
@@ -231,6 +301,14 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 	}
 	go func() { gen.Wait(); close(jobs) }()
 
+	// The perturbed copy of an item's table (grpo's computes-nothing
+	// check), made once per group when a program of it first runs ok.
+	ptables := make([]*layouts.Table, len(items))
+	ponce := make([]sync.Once, len(items))
+	perturbed := func(g int, it Item) *layouts.Table {
+		ponce[g].Do(func() { ptables[g] = grpo.PerturbTable(it.Table, t.cfg.Seed^base^uint64(g+1)*0x9e3779b97f4a7c15) })
+		return ptables[g]
+	}
 	var work sync.WaitGroup
 	for w := 0; w < max(1, t.cfg.Sandbox.Workers); w++ {
 		work.Add(1)
@@ -242,22 +320,38 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 				if s.Paradigm == ParadigmProgram {
 					r := t.d.Executor.Run(ctx, sandbox.Job{Code: s.Code, Table: j.item.Table, ReturnTable: j.item.Task == TaskLTI,
 						Limits: sandbox.Limits{Wall: t.cfg.Sandbox.Wall, MemoryBytes: int64(t.cfg.Sandbox.MemoryMB) << 20}})
-					if r.Status == sandbox.StatusSandboxError {
-						fail(fmt.Errorf("sandbox failed on a program for %s: %s", j.item.ID, r.Detail))
-						continue
-					}
 					res = &r
 					s.Exec = res
 					s.Extracted = r.Answer()
+					if r.Status == sandbox.StatusOK && t.perturb && j.item.Task != TaskLTI {
+						pr := t.d.Executor.Run(ctx, sandbox.Job{Code: s.Code, Table: perturbed(j.group, j.item),
+							Limits: sandbox.Limits{Wall: t.cfg.Sandbox.Wall, MemoryBytes: int64(t.cfg.Sandbox.MemoryMB) << 20}})
+						if pr.Status != sandbox.StatusSandboxError {
+							// Without it the check falls back to syntax.
+							s.Perturbed = &pr
+						}
+					}
 				} else {
 					s.Extracted = s.Answer
 				}
 				s.Scored = t.d.Scorer.Score(j.item, &s)
+				if res != nil && res.Status == sandbox.StatusSandboxError {
+					s.SandboxError = true
+					t.sandboxStreak.Add(1)
+					t.lastSandboxError.Store(res.Detail)
+				} else if res != nil {
+					t.sandboxStreak.Store(0)
+				}
 				groups[j.group][j.index] = s
 			}
 		}()
 	}
 	work.Wait()
+	if n := t.sandboxStreak.Load(); firstErr == nil && n >= int64(max(16, 2*st.BatchSize*st.GroupSize)) {
+		// Isolated sandbox failures are dropped (dropSandboxErrors); this
+		// many in a row is a broken sandbox, and the run must stop.
+		return nil, fmt.Errorf("the sandbox failed on the last %d programs in a row (last: %s); check the sandbox (workers, python with pandas, remote URL)", n, t.lastSandboxError.Load())
+	}
 	if firstErr != nil {
 		return nil, firstErr
 	}
@@ -318,4 +412,27 @@ func summarize(m *StepMetrics, samples []Sample) {
 	m.FallbackRate = text / n
 	m.Accuracy = correct / n
 	m.PromptLen, m.CompletionLen, m.Truncated = pl/n, cl/n, trunc/n
+}
+
+// summarizeFallback logs grpo.Summarize's text-fallback accounting of the
+// step's groups (scorers other than GRPOScorer carry no grpo.Reward and
+// leave it out).
+func summarizeFallback(m *StepMetrics, groups [][]Sample) {
+	gs := make([][]grpo.Scored, 0, len(groups))
+	for _, g := range groups {
+		row := make([]grpo.Scored, 0, len(g))
+		for _, s := range g {
+			r, ok := s.Detail.(grpo.Reward)
+			if !ok {
+				return
+			}
+			row = append(row, grpo.Scored{Paradigm: grpo.Paradigm(s.Paradigm), Reward: r})
+		}
+		gs = append(gs, row)
+	}
+	if len(gs) == 0 {
+		return
+	}
+	f := grpo.Summarize(gs).Fallback
+	m.Fallback = &f
 }

@@ -18,6 +18,7 @@ func benchSandbox(ctx context.Context, e *env, args []string) error {
 	jobs := fs.Int("jobs", 600, "jobs of the saturated throughput phase")
 	half := fs.Int("half-load-jobs", 300, "jobs sent at half the measured throughput, for latency")
 	base := fs.Int("baseline", 12, "fresh python3 runs of the baseline")
+	baseConc := fs.Int("baseline-concurrency", 0, "baseline processes at once (default: as many as pool workers)")
 	soak := fs.Int("soak", 0, "also run a soak of N jobs, some hostile: no lost job, no leftover process, flat memory")
 	hostile := fs.Float64("hostile", 0.05, "fraction of hostile jobs in the soak")
 	seed := fs.Uint64("seed", 1, "seed of the table and the soak's choices")
@@ -26,7 +27,7 @@ func benchSandbox(ctx context.Context, e *env, args []string) error {
 	}
 	rep, err := sandbox.Bench(ctx, sandbox.BenchConfig{
 		Pool: sandbox.PoolConfig{Workers: *workers, Python: sandbox.DefaultPython(e.getenv)},
-		Jobs: *jobs, HalfLoadJobs: *half, Baseline: *base, Soak: *soak, Hostile: *hostile, Seed: *seed,
+		Jobs: *jobs, HalfLoadJobs: *half, Baseline: *base, BaselineConcurrency: *baseConc, Soak: *soak, Hostile: *hostile, Seed: *seed,
 		Progress: func(phase string) { fmt.Fprintf(e.stderr, "bench sandbox: %s\n", phase) },
 	})
 	if err != nil {
@@ -41,7 +42,7 @@ func benchSandbox(ctx context.Context, e *env, args []string) error {
 	} else {
 		fmt.Fprintf(e.stdout, "workers             %d (isolation %v)\n", rep.Workers, rep.Isolation)
 		fmt.Fprintf(e.stdout, "pool                %.1f jobs/s over %d jobs (saturated p50 %.1f ms, p99 %.1f ms)\n", rep.JobsPerS, rep.Jobs, rep.SaturatedP50MS, rep.SaturatedP99MS)
-		fmt.Fprintf(e.stdout, "baseline            %.2f jobs/s (fresh python3 + pandas per program, %d runs)\n", rep.BaselineJobsPerS, rep.BaselineJobs)
+		fmt.Fprintf(e.stdout, "baseline            %.2f jobs/s (fresh python3 + pandas per program, %d runs, %d at once)\n", rep.BaselineJobsPerS, rep.BaselineJobs, rep.BaselineConc)
 		fmt.Fprintf(e.stdout, "speedup             %.1fx\n", rep.Speedup)
 		fmt.Fprintf(e.stdout, "half load           %.1f jobs/s: p50 %.1f ms, p99 %.1f ms\n", rep.HalfLoadJobsPerS, rep.P50MS, rep.P99MS)
 		fmt.Fprintf(e.stdout, "pool memory         PSS %.1f MiB, RSS %.1f MiB (%d workers)\n", float64(rep.PoolMemory.PSSBytes)/(1<<20), float64(rep.PoolMemory.RSSBytes)/(1<<20), rep.PoolMemory.Workers)
