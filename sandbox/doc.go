@@ -38,7 +38,17 @@
 //
 // Per job, the worker builds the job's DataFrames (so they are outside the
 // job's memory limit; tables come from the orchestrator, not the model),
-// then forks. In the forked child, before the program's first line: a new
+// then forks. It keeps the last 16 tables it loaded (by a digest of their
+// JSON; a child only ever changes its own copy-on-write view of them), so
+// the samples of one RL group load their table once. When the worker goes
+// idle it forks a spare child ahead of the next job: the spare runs a
+// small pandas program on a throw-away table as the worker's own code
+// (copying the pages such a program writes) and blocks on a pipe; a job
+// whose tables the spare holds goes to it, and it then confines itself
+// exactly as a freshly forked child does. Under a backlog no spare is made
+// (it would only delay the queued job) and each job is forked after its
+// request arrives. Either way one process serves one job. In the child,
+// before the program's first line: a new
 // session (its own process group); stdin from /dev/null, stdout and stderr
 // to pipes the worker reads up to Limits.OutputBytes (then the job is
 // killed: output_exceeded), every other descriptor closed; rlimits on

@@ -18,10 +18,14 @@ func busyWorkerPID(t *testing.T, p *Pool) int {
 	for time.Now().Before(deadline) {
 		p.mu.Lock()
 		for w := range p.workers {
-			// A worker with a forked child is busy.
-			if kids, _ := os.ReadFile("/proc/" + strconv.Itoa(w.cmd.Process.Pid) + "/task/" + strconv.Itoa(w.cmd.Process.Pid) + "/children"); len(strings.TrimSpace(string(kids))) > 0 {
-				p.mu.Unlock()
-				return w.cmd.Process.Pid
+			// A worker is busy when a child of it leads its own session:
+			// a job's child calls setsid, an idle worker's spare does not.
+			kids, _ := os.ReadFile("/proc/" + strconv.Itoa(w.cmd.Process.Pid) + "/task/" + strconv.Itoa(w.cmd.Process.Pid) + "/children")
+			for _, kid := range strings.Fields(string(kids)) {
+				if jobChild(kid) {
+					p.mu.Unlock()
+					return w.cmd.Process.Pid
+				}
 			}
 		}
 		p.mu.Unlock()
@@ -29,6 +33,19 @@ func busyWorkerPID(t *testing.T, p *Pool) int {
 	}
 	t.Fatal("no worker became busy")
 	return 0
+}
+
+// jobChild reports whether process pid leads its own session.
+func jobChild(pid string) bool {
+	stat, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return false
+	}
+	// The fields after the command name, which ends at the last ')':
+	// state, ppid, pgrp, session.
+	i := strings.LastIndexByte(string(stat), ')')
+	f := strings.Fields(string(stat[i+1:]))
+	return len(f) > 3 && f[3] == pid
 }
 
 func TestWorkerDeathIsASandboxErrorAndTheWorkerIsReplaced(t *testing.T) {

@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -179,4 +181,95 @@ func TestIsolationReported(t *testing.T) {
 		t.Fatal("empty isolation description")
 	}
 	t.Logf("isolation: %v", iso)
+}
+
+// The worker keeps loaded tables across jobs (see _frames in worker.py):
+// whatever a program does to df, raw or tables, the next job on the same
+// table must see it untouched, and a table differing in one cell must not
+// be served from the cache.
+func TestCachedTablesStayFresh(t *testing.T) {
+	p := pool(t)
+	const check = "print(df.shape, list(df.columns), df['value'].tolist(), raw['value'].tolist(), sorted(tables), tables['t']['x'].tolist() if 't' in tables else None)"
+	extra := func() map[string]*layouts.Table {
+		return map[string]*layouts.Table{"t": {Header: [][]string{{"x"}}, Rows: [][]string{{"1"}, {"2"}}}}
+	}
+	want := p.Run(context.Background(), Job{Code: check, Table: sampleTable(), Extra: extra()})
+	if want.Status != StatusOK {
+		t.Fatalf("status %q (%s): %s", want.Status, want.Detail, want.Stderr)
+	}
+	const mutate = `df.loc[0, 'value'] = -1
+df.drop(columns=['share'], inplace=True)
+df.sort_values('name', ascending=False, inplace=True)
+df['new'] = 1
+raw.iloc[0, 2] = 'changed'
+tables['t'].loc[0, 'x'] = 99
+del tables['t']
+print('mutated')`
+	changed := sampleTable()
+	changed.Rows[1][2] = "31"
+	// Enough rounds that every worker runs a mutator before a checker; odd
+	// rounds leave the workers idle first, so that spares (forked after
+	// the mutator ran) serve the checks.
+	for i := range 4 * p.Workers() {
+		r := p.Run(context.Background(), Job{Code: mutate, Table: sampleTable(), Extra: extra()})
+		if i%2 == 1 {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if r.Status != StatusOK || r.Answer() != "mutated" {
+			t.Fatalf("round %d: mutator: status %q (%s): %s", i, r.Status, r.Detail, r.Stderr)
+		}
+		if got := p.Run(context.Background(), Job{Code: check, Table: sampleTable(), Extra: extra()}); got.Answer() != want.Answer() {
+			t.Errorf("round %d: after a mutating job the table reads %q, want %q", i, got.Answer(), want.Answer())
+		}
+		got := p.Run(context.Background(), Job{Code: "print(df['value'].tolist())", Table: changed})
+		if got.Answer() != "[1200, 31, 7]" {
+			t.Errorf("round %d: a table differing in one cell reads %q, want [1200, 31, 7]", i, got.Answer())
+		}
+	}
+}
+
+// An idle worker holds a spare child; the next job runs in it, confined
+// like any other (own session, not the worker's user, cut off from the
+// worker's descriptors).
+func TestSpareServesTheNextJob(t *testing.T) {
+	p := pool(t)
+	for range 2 * p.Workers() { // every worker has run a job since it started
+		p.Run(context.Background(), Job{Code: "print(1)", Table: sampleTable()})
+	}
+	time.Sleep(100 * time.Millisecond) // idle: the workers fork their spares
+	spares := map[string]bool{}
+	p.mu.Lock()
+	for w := range p.workers {
+		pid := strconv.Itoa(w.cmd.Process.Pid)
+		kids, _ := os.ReadFile("/proc/" + pid + "/task/" + pid + "/children")
+		for _, k := range strings.Fields(string(kids)) {
+			spares[k] = true
+		}
+	}
+	p.mu.Unlock()
+	if len(spares) == 0 {
+		t.Fatal("no idle worker holds a spare child")
+	}
+	const code = `import os
+fds = sorted(int(f) for f in os.listdir('/proc/self/fd'))
+print(os.getsid(0) == os.getpid(), os.getuid() != 0 or not root, fds, df['value'].sum(), os.getpid())`
+	r := p.Run(context.Background(), Job{Code: "root = " + map[bool]string{true: "True", false: "False"}[p.Isolation().Setuid] + "\n" + code, Table: sampleTable()})
+	f := strings.Fields(r.Answer())
+	if r.Status != StatusOK || len(f) == 0 {
+		t.Fatalf("status %q (%s): %s", r.Status, r.Detail, r.Stderr)
+	}
+	if pid := f[len(f)-1]; !spares[pid] {
+		t.Errorf("the job ran in process %s, not in a spare %v", pid, spares)
+	}
+	if got, want := strings.Join(f[:len(f)-1], " "), "True True [0, 1, 2, 3, 4] 1237"; got != want {
+		t.Errorf("in the spare: %q, want %q", got, want)
+	}
+	// A table the spare does not hold: the worker drops it and forks anew.
+	time.Sleep(100 * time.Millisecond)
+	fresh := sampleTable()
+	fresh.Rows[2][2] = "-4242" // in no other test: no worker has loaded it
+	r = p.Run(context.Background(), Job{Code: "print(df['value'].iloc[2])", Table: fresh})
+	if r.Status != StatusOK || r.Answer() != fresh.Rows[2][2] {
+		t.Errorf("a table no spare holds: status %q, answer %q, want %q (%s)", r.Status, r.Answer(), fresh.Rows[2][2], r.Stderr)
+	}
 }

@@ -122,7 +122,10 @@ if IS_ROOT and INIT.get("mountns", True):
     except OSError as e:
         log("private mounts: %s" % e)
 
+import collections  # noqa: E402
+import fcntl  # noqa: E402
 import gc  # noqa: E402
+import hashlib  # noqa: E402
 import resource  # noqa: E402
 import select  # noqa: E402
 import shutil  # noqa: E402
@@ -303,54 +306,113 @@ def _limit(res, soft, hard=None):
     resource.setrlimit(res, (soft, soft if hard is None else hard))
 
 
+def _child_fds(fds, job_r=None):
+    # Descriptors 0-3 become /dev/null, stdout, stderr and the status pipe;
+    # a spare keeps its job pipe as 4. Nothing else of the worker's stays.
+    out_w, err_w, st_w = fds
+    if job_r is not None:
+        job_r = fcntl.fcntl(job_r, fcntl.F_DUPFD, 16)  # out of the way of 0-4
+    dn = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(dn, 0)
+    os.dup2(out_w, 1)
+    os.dup2(err_w, 2)
+    os.dup2(st_w, 3)
+    if job_r is None:
+        _close_from(4)
+        return
+    os.dup2(job_r, 4)
+    _close_from(5)
+
+
+def _confine(req, workdir):
+    lim = req["limits"]
+    mode = req["mode"]
+    os.setsid()
+    if IS_ROOT and CGROUP:
+        with open(os.path.join(CGROUP, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+    cpu = max(1, int(lim["cpu_ms"] + 999) // 1000)
+    _limit(resource.RLIMIT_CPU, cpu, cpu + 1)
+    _limit(resource.RLIMIT_AS, req["base_vm"] + lim["memory_bytes"])
+    _limit(resource.RLIMIT_FSIZE, lim["file_bytes"])
+    _limit(resource.RLIMIT_NOFILE, lim["open_files"])
+    _limit(resource.RLIMIT_CORE, 0)
+    if IS_ROOT:
+        _limit(resource.RLIMIT_NPROC, 64)  # threads; processes are refused by seccomp
+        os.setgroups([])
+        os.setgid(GID)
+        os.setuid(UID)
+    os.chdir(workdir)
+    # Credential changes clear the parent-death signal, so set it last,
+    # then make sure the worker did not die before it was set.
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != WORKER_PID:
+        _exit(70)
+    # The worker's environment is already the minimal one the pool gave
+    # it; only the job's directories differ.
+    os.environ["HOME"] = workdir
+    os.environ["TMPDIR"] = "/tmp" if mode["mountns"] else workdir
+    tempfile.tempdir = None
+    if mode["seccomp"]:
+        install_seccomp(os.getpid(), not NETNS)
+    # Descriptor 0 is /dev/null in the worker too, so sys.stdin stays.
+    sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+    sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)
+    sys.__stdout__, sys.__stderr__ = sys.stdout, sys.stderr
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def child_main(req, fds, workdir):
     """Runs in the forked child; never returns."""
-    status_fd = 3
     try:
-        os.setsid()
-        out_w, err_w, st_w = fds
-        dn = os.open("/dev/null", os.O_RDONLY)
-        os.dup2(dn, 0)
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
-        os.dup2(st_w, 3)
-        _close_from(4)
-        lim = req["limits"]
-        mode = req["mode"]
-        if IS_ROOT and CGROUP:
-                with open(os.path.join(CGROUP, "cgroup.procs"), "w") as f:
-                    f.write(str(os.getpid()))
-        cpu = max(1, int(lim["cpu_ms"] + 999) // 1000)
-        _limit(resource.RLIMIT_CPU, cpu, cpu + 1)
-        _limit(resource.RLIMIT_AS, req["base_vm"] + lim["memory_bytes"])
-        _limit(resource.RLIMIT_FSIZE, lim["file_bytes"])
-        _limit(resource.RLIMIT_NOFILE, lim["open_files"])
-        _limit(resource.RLIMIT_CORE, 0)
-        if IS_ROOT:
-            _limit(resource.RLIMIT_NPROC, 64)  # threads; processes are refused by seccomp
-            os.setgroups([])
-            os.setgid(GID)
-            os.setuid(UID)
-        os.chdir(workdir)
-        # Credential changes clear the parent-death signal, so set it last,
-        # then make sure the worker did not die before it was set.
+        _child_fds(fds)
+        _confine(req, workdir)
+    except BaseException as e:  # set-up failed: a sandbox error, not the program's
+        _report({"kind": "setup", "detail": "%s: %s" % (type(e).__name__, e)})
+        _exit(71)
+    _run_program(req)
+
+
+def spare_main(fds, job_r, workdir):
+    """Runs in a spare child, forked while the worker is idle; never returns.
+
+    It is the worker's own code until a job arrives: it takes its
+    descriptors, copies the pages a typical program writes (the copy-on-write
+    faults the job would otherwise pay), then blocks on its job pipe. The job
+    names its tables by cache key (the worker forked this spare holding
+    them); then the spare confines itself exactly as child_main does."""
+    try:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != WORKER_PID:
             _exit(70)
-        # The worker's environment is already the minimal one the pool gave
-        # it; only the job's directories differ.
-        os.environ["HOME"] = workdir
-        os.environ["TMPDIR"] = "/tmp" if mode["mountns"] else workdir
-        tempfile.tempdir = None
-        if mode["seccomp"]:
-            install_seccomp(os.getpid(), not NETNS)
-        # Descriptor 0 is /dev/null in the worker too, so sys.stdin stays.
-        sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
-        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)
-        sys.__stdout__, sys.__stderr__ = sys.stdout, sys.stderr
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    except BaseException as e:  # set-up failed: a sandbox error, not the program's
+        # Warming pays only while the worker is idle: with a job already
+        # waiting it would merely delay it. It runs before the job's
+        # descriptors are in place, so a library warning cannot reach the
+        # job's stderr.
+        if SPARE_WARM and not select.select([job_r], [], [], 0)[0]:
+            try:
+                _spare_warm()
+            except Exception:
+                pass
+        _child_fds(fds, job_r)
+        data = bytearray()
+        while True:
+            chunk = os.read(4, 1 << 16)
+            if not chunk:
+                break
+            data += chunk
+        os.close(4)
+        if not data:
+            _exit(0)  # the worker dropped this spare
+        req = json.loads(bytes(data))
+        del data
+        df_key, extra_keys = req.pop("keys")
+        df, raw = _CACHE[bytes.fromhex(df_key)] if df_key else EMPTY_FRAMES
+        tables = {name: _CACHE[bytes.fromhex(k)][0] for name, k in extra_keys.items()}
+        req["frames"] = (df, raw, tables)
+        _confine(req, workdir)
+    except BaseException as e:
         _report({"kind": "setup", "detail": "%s: %s" % (type(e).__name__, e)})
         _exit(71)
     _run_program(req)
@@ -400,6 +462,9 @@ def _run_program(req):
         _report({"kind": "ok"})
         _exit(0)
     df, raw, tables = req["frames"]
+    # Everything inherited from the worker (the frames included) stays out
+    # of this child's collections: scanning it would copy its pages.
+    gc.freeze()
     g = {"__name__": "__main__", "__builtins__": builtins, "pd": pd, "np": np,
          "df": df, "raw": raw, "tables": tables}
     try:
@@ -501,11 +566,36 @@ def _cg_prepare(lim):
         pass
 
 
-def run_job(req):
-    lim = req["limits"]
-    req["mode"] = MODE
-    req["base_vm"] = BASE_VM
-    cap = lim["output_bytes"]
+# Tables already loaded, by a digest of their JSON: in RL every sample of a
+# group runs on the same table, and loading one (numeric conversion of
+# every column) costs more than the typical program. The worker never runs
+# program code and never mutates these frames; a child only ever changes its
+# own copy-on-write view of them, so a cached frame is as fresh as a new one.
+_CACHE = collections.OrderedDict()
+_CACHE_ENTRIES = 16
+_CACHE_MAX_CELLS = 20000  # bigger tables are loaded per job, not kept
+
+
+def _frames(t):
+    """Returns the table's (df, raw) and its cache key, None when too big to
+    keep."""
+    key = hashlib.sha256(json.dumps(t, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+                         .encode("utf-8", "surrogatepass")).digest()
+    hit = _CACHE.get(key)
+    if hit is not None:
+        _CACHE.move_to_end(key)
+        return hit, key
+    frames = load_table(t)
+    rows = t.get("rows") or []
+    if len(rows) * max(1, len(rows[0]) if rows else 1) > _CACHE_MAX_CELLS:
+        return frames, None
+    _CACHE[key] = frames
+    while len(_CACHE) > _CACHE_ENTRIES:
+        _CACHE.popitem(last=False)
+    return frames, key
+
+
+def _make_workdir():
     if MODE["mountns"]:
         workdir = "/tmp/job"
         os.mkdir(workdir, 0o700)
@@ -513,34 +603,123 @@ def run_job(req):
         workdir = tempfile.mkdtemp(prefix="job-", dir=WORKBASE)
     if IS_ROOT:
         os.chown(workdir, UID, GID)
+    return workdir
+
+
+def _drop_workdir(workdir):
+    if MODE["mountns"]:
+        _empty_tmp()
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# The spare child (see spare_main), forked after each job so that the fork,
+# the child's start and its first page copies happen while the worker waits
+# for the next request. None while there is none.
+_spare = {"child": None}
+
+
+def _start_spare():
+    workdir = _make_workdir()
+    pipes = [os.pipe() for _ in range(3)]
+    job_r, job_w = os.pipe()
+    keys = set(_CACHE)  # the tables this spare holds
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(job_w)
+            for r, _ in pipes:
+                os.close(r)
+            spare_main([w for _, w in pipes], job_r, workdir)
+        finally:
+            _exit(72)
+    os.close(job_r)
+    for _, w in pipes:
+        os.close(w)
+    _spare["child"] = {"pid": pid, "job_w": job_w, "pipes": pipes, "workdir": workdir, "keys": keys}
+
+
+def _drop_spare(sp, wait=True):
+    """Kills spare sp. With wait, reaps it and empties its directory;
+    without, the caller reaps it later (off the job's path) and may reuse
+    the directory, which the spare never touched: it ran only the worker's
+    code, outside it."""
+    os.close(sp["job_w"])
+    _kill_group(sp["pid"])
+    for r, _ in sp["pipes"]:
+        os.close(r)
+    if wait:
+        os.waitpid(sp["pid"], 0)
+        _drop_workdir(sp["workdir"])
+
+
+def _dispatch(sp, req, keys):
+    """Sends req to spare sp; False if the spare cannot take it."""
+    df_key, extra_keys = keys
+    # b"": no table; None: a table too big to cache, which no spare holds.
+    need = [k for k in [df_key] + list(extra_keys.values()) if k != b""]
+    if any(k is None or k not in sp["keys"] for k in need):
+        return False
+    msg = {"keys": [df_key.hex() if df_key else "", {n: k.hex() for n, k in extra_keys.items()}]}
+    for k in ("id", "code", "limits", "return_table", "compile_only", "mode", "base_vm"):
+        if k in req:
+            msg[k] = req[k]
+    data = json.dumps(msg, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    try:
+        while data:
+            n = os.write(sp["job_w"], data)
+            data = data[n:]
+    except OSError:
+        return False
+    os.close(sp["job_w"])
+    return True
+
+
+def run_job(req):
+    lim = req["limits"]
+    req["mode"] = MODE
+    req["base_vm"] = BASE_VM
+    cap = lim["output_bytes"]
+    sp, _spare["child"] = _spare["child"], None
     # The table becomes DataFrames here, before the fork: the child gets
     # its own copy-on-write view, and loading costs fewer page copies than
     # in the child.
     try:
-        df, raw = load_table(req["table"]) if req.get("table") else EMPTY_FRAMES
-        tables = {name: load_table(t)[0] for name, t in (req.get("extra") or {}).items()}
+        (df, raw), df_key = _frames(req["table"]) if req.get("table") else (EMPTY_FRAMES, b"")
+        tables, extra_keys = {}, {}
+        for name, t in (req.get("extra") or {}).items():
+            (tables[name], _), extra_keys[name] = _frames(t)
     except Exception as e:
-        if MODE["mountns"]:
-            _empty_tmp()
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        if sp is not None:
+            _drop_spare(sp)
         return {"event": "done", "id": req["id"], "status": "sandbox_error",
                 "detail": "loading the table: %s: %s" % (type(e).__name__, e)}
     req["frames"] = (df, raw, tables)
     _cg_prepare(lim)
     oom0 = _oom_kills()
-    pipes = [os.pipe() for _ in range(3)]
     t0 = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            for r, _ in pipes:
-                os.close(r)
-            child_main(req, [w for _, w in pipes], workdir)
-        finally:
-            _exit(72)
-    for _, w in pipes:
-        os.close(w)
+    dropped = None
+    if sp is not None and _dispatch(sp, req, (df_key, extra_keys)):
+        pid, pipes, workdir = sp["pid"], sp["pipes"], sp["workdir"]
+    else:
+        if sp is not None:
+            # The spare lacks a table: it dies while the job runs.
+            _drop_spare(sp, wait=False)
+            dropped, workdir = sp["pid"], sp["workdir"]
+        else:
+            workdir = _make_workdir()
+        pipes = [os.pipe() for _ in range(3)]
+        t0 = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                for r, _ in pipes:
+                    os.close(r)
+                child_main(req, [w for _, w in pipes], workdir)
+            finally:
+                _exit(72)
+        for _, w in pipes:
+            os.close(w)
     write_frame({"event": "start", "id": req["id"], "pid": pid})
     bufs = {r: bytearray() for r, _ in pipes}
     caps = {pipes[0][0]: cap, pipes[1][0]: cap, pipes[2][0]: TABLE_CAP}
@@ -603,11 +782,10 @@ def run_job(req):
     if pidfd is not None:
         os.close(pidfd)
     _, wstatus, ru = os.wait4(pid, 0)
+    if dropped is not None:
+        os.waitpid(dropped, 0)
     wall = time.monotonic() - t0
-    if MODE["mountns"]:
-        _empty_tmp()
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
+    _drop_workdir(workdir)
     res = {"event": "done", "id": req["id"], "wall_ns": int(wall * 1e9),
            "cpu_ns": int((ru.ru_utime + ru.ru_stime) * 1e9),
            "peak_memory_bytes": max(ru.ru_maxrss * 1024, _cg_peak()),
@@ -716,6 +894,18 @@ def _vm_size():
     return 0
 
 
+def _spare_warm():
+    # The shape of a typical program, on a throw-away table, to the
+    # worker's null descriptor: it copies the pages such a program writes
+    # before the job, not during it.
+    t = {"header": [["name", "group", "value", "share"]],
+         "rows": [["a%d" % i, "g%d" % (i % 3), str(i * 7), "%d.5" % i] for i in range(8)]}
+    df, _ = load_table(t)
+    with open(os.devnull, "w") as sink:
+        s = df[df["share"] > 2].groupby("group")["value"].sum()
+        print(s.idxmax(), int(s.max()), df["value"].mean(), file=sink)
+
+
 def _warm_up():
     # Run the common paths once so that lazy imports and caches live in the
     # worker's heap, shared with every child, instead of being redone (and
@@ -725,6 +915,8 @@ def _warm_up():
     df, raw = load_table(t)
     with open(os.devnull, "w") as sink:
         r = df[df["value"] > 10].groupby("group")["value"].agg(["sum", "mean", "count"])
+        s = df[df["share"] > 2].groupby("group")["value"].sum()
+        print(s.idxmax(), int(s.max()), s.idxmin(), float(s.mean()), file=sink)
         print(r.sort_values("sum", ascending=False).head(3), file=sink)
         print(df.query("value > 3").describe().to_string(), file=sink)
         print(df["share"].max(), df.iloc[0].to_dict(), df.loc[df["name"] == "a1", "value"].tolist(), file=sink)
@@ -752,6 +944,11 @@ BASE_VM = _vm_size()
 write_frame({"event": "ready", "pid": os.getpid(), "mode": MODE, "base_vm": BASE_VM,
              "python": sys.version.split()[0], "pandas": pd.__version__})
 
+SPARES = True  # see _start_spare
+SPARE_WARM = True  # see spare_main
+SPARE_AFTER_S = 0.002
+if SPARES:
+    _start_spare()
 while True:
     try:
         req = read_frame()
@@ -766,7 +963,19 @@ while True:
         res = {"event": "done", "id": req.get("id"), "status": "sandbox_error",
                "detail": "worker: %s: %s" % (type(e).__name__, e)}
     write_frame(res)
+    # Nothing of this job may reach the next one's child.
+    req = res = None
+    # A spare pays off only when the worker goes idle: under a backlog the
+    # next request is already there (or comes within the grace), and
+    # forking right after reading it costs less than a spare would.
+    if SPARES and not select.select([_PIN], [], [], SPARE_AFTER_S)[0]:
+        try:
+            _start_spare()
+        except OSError as e:
+            log("forking a spare child: %s" % e)
 
+if _spare["child"] is not None:
+    _drop_spare(_spare["child"])
 # End of the request stream: exit at once, skipping the interpreter's
 # finalisation of the frozen heap.
 _exit(0)
