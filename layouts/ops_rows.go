@@ -285,25 +285,37 @@ func fillable(c column) bool {
 	return false
 }
 
+// checkCellCols refuses a cell operator's column list unless it is
+// non-empty, names existing columns once each, and every column passes ok
+// (why says what a refused column lacks).
+func checkCellCols(f *frame, name string, cols []int, ok func(column) bool, why string) error {
+	if len(cols) == 0 {
+		return notApplicable(name, "no columns")
+	}
+	for i, c := range cols {
+		if _, err := f.keyOf(name, c); err != nil {
+			return err
+		}
+		if slices.Contains(cols[:i], c) {
+			return notApplicable(name, "column %d listed twice", c)
+		}
+		if !ok(f.cols[c]) {
+			return notApplicable(name, "column %d %s", c, why)
+		}
+	}
+	return nil
+}
+
 func (o *FillDown) apply(f *frame) (*frame, error) {
 	const name = "fill_down"
 	if err := f.plain(name); err != nil {
 		return nil, err
 	}
-	if len(o.Cols) == 0 {
-		return nil, notApplicable(name, "no columns")
+	if err := checkCellCols(f, name, o.Cols, fillable, "has nothing to fill or is not text or float"); err != nil {
+		return nil, err
 	}
 	g := f.clone()
-	for i, c := range o.Cols {
-		if _, err := f.keyOf(name, c); err != nil {
-			return nil, err
-		}
-		if slices.Contains(o.Cols[:i], c) {
-			return nil, notApplicable(name, "column %d listed twice", c)
-		}
-		if !fillable(f.cols[c]) {
-			return nil, notApplicable(name, "column %d has nothing to fill or is not text or float", c)
-		}
+	for _, c := range o.Cols {
 		cells := g.cols[c].cells
 		last := nanVal()
 		for r, v := range cells {
@@ -387,20 +399,11 @@ func (o *BlankRepeats) apply(f *frame) (*frame, error) {
 	if err := f.plain(name); err != nil {
 		return nil, err
 	}
-	if len(o.Cols) == 0 {
-		return nil, notApplicable(name, "no columns")
+	if err := checkCellCols(f, name, o.Cols, repeats, "is not text with repeated adjacent cells"); err != nil {
+		return nil, err
 	}
 	g := f.clone()
-	for i, c := range o.Cols {
-		if _, err := f.keyOf(name, c); err != nil {
-			return nil, err
-		}
-		if slices.Contains(o.Cols[:i], c) {
-			return nil, notApplicable(name, "column %d listed twice", c)
-		}
-		if !repeats(f.cols[c]) {
-			return nil, notApplicable(name, "column %d is not text with repeated adjacent cells", c)
-		}
+	for _, c := range o.Cols {
 		src := f.cols[c].cells
 		for r := 1; r < len(src); r++ {
 			if src[r].s == src[r-1].s {
