@@ -66,6 +66,11 @@ type stEntry struct {
 	Offsets [2]int `json:"data_offsets"`
 }
 
+// The codec is written here rather than taken from
+// github.com/nlpodyssey/safetensors (the Go library the project would use)
+// because that library counts a 0-dimensional tensor as 0 elements, not 1,
+// so it cannot read or write the scalars that PyTorch's files may hold.
+
 // EncodeSafetensors serialises tensors (F64) with optional string metadata.
 func EncodeSafetensors(tensors map[string]Tensor, meta map[string]string) ([]byte, error) {
 	names := make([]string, 0, len(tensors))
