@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"tabler1/layouts"
 )
 
 // Parsers never panic on bad input; what they accept is consistent.
@@ -63,8 +65,8 @@ func FuzzWTQUnescape(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		esc := strings.NewReplacer(`\`, `\\`, "\n", `\n`, "|", `\p`).Replace(s)
-		if got := wtqUnescape(esc); got != s {
-			t.Fatalf("wtqUnescape(escape(%q)) = %q", s, got)
+		if got := layouts.UnescapeWTQ(esc); got != s {
+			t.Fatalf("UnescapeWTQ(escape(%q)) = %q", s, got)
 		}
 		_ = wtqList(s)
 	})

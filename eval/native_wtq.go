@@ -9,40 +9,11 @@ import (
 	"tabler1/layouts"
 )
 
-// wtqUnescape undoes the WTQ TSV escapes in one pass: \n newline, \p "|",
-// \\ backslash.
-func wtqUnescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) {
-			switch s[i+1] {
-			case 'n':
-				b.WriteByte('\n')
-				i++
-				continue
-			case 'p':
-				b.WriteByte('|')
-				i++
-				continue
-			case '\\':
-				b.WriteByte('\\')
-				i++
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
 // wtqList splits a "|"-joined WTQ list and unescapes each item.
 func wtqList(s string) []string {
 	parts := strings.Split(s, "|")
 	for i := range parts {
-		parts[i] = wtqUnescape(parts[i])
+		parts[i] = layouts.UnescapeWTQ(parts[i])
 	}
 	return parts
 }
@@ -91,7 +62,7 @@ func wtqTable(root, context string) (layouts.UniformTable, error) {
 	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
 		f := strings.Split(strings.TrimRight(l, "\r"), "\t")
 		for i := range f {
-			f[i] = wtqUnescape(f[i])
+			f[i] = layouts.UnescapeWTQ(f[i])
 		}
 		grid = append(grid, f)
 	}
@@ -138,7 +109,7 @@ func loadWTQ(root, split string) ([]Example, error) {
 			return nil, fmt.Errorf("question %s: table %s: %w", q["id"], ctx, err)
 		}
 		ex := Example{ID: q["id"], Benchmark: WTQ, Split: split, Task: "short_answer_qa",
-			Question: wtqUnescape(q["utterance"]), Table: t, Answer: wtqList(q["targetValue"]), Label: -1,
+			Question: layouts.UnescapeWTQ(q["utterance"]), Table: t, Answer: wtqList(q["targetValue"]), Label: -1,
 			Meta: map[string]any{"table_file": ctx}}
 		if c, ok := canon[q["id"]]; ok {
 			l := wtqList(c[0])

@@ -199,7 +199,7 @@ func plainRecords(r io.Reader, comma rune, wtq bool) func() ([]string, int, erro
 			}
 			if wtq {
 				for i, f := range fields {
-					fields[i] = unescapeWTQ(f)
+					fields[i] = UnescapeWTQ(f)
 				}
 			}
 			return fields, line, nil
@@ -207,10 +207,11 @@ func plainRecords(r io.Reader, comma rune, wtq bool) func() ([]string, int, erro
 	}
 }
 
-// unescapeWTQ undoes WikiTableQuestions' TSV escapes. A backslash before
-// any other character, or at the end, is kept as is: the corpus's own
-// reader does the same.
-func unescapeWTQ(s string) string {
+// UnescapeWTQ undoes WikiTableQuestions' TSV escapes (\n newline, \p "|",
+// \\ backslash) in one pass, as found in its tables, questions and answers.
+// A backslash before any other character, or at the end, is kept as is: the
+// corpus's own reader does the same.
+func UnescapeWTQ(s string) string {
 	if !strings.Contains(s, `\`) {
 		return s
 	}
