@@ -251,21 +251,10 @@ func LTIScore(cfg LTIConfig, got, target *layouts.Table) float64 {
 	return math.Min(s, 1)
 }
 
+// sameHeader compares header levels as the LTI grade compares tables
+// (layouts.EqualCanonical on the header alone).
 func sameHeader(a, b [][]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if len(a[i]) != len(b[i]) {
-			return false
-		}
-		for j := range a[i] {
-			if layouts.CanonicalCell(a[i][j]) != layouts.CanonicalCell(b[i][j]) {
-				return false
-			}
-		}
-	}
-	return true
+	return layouts.EqualCanonical(&layouts.Table{Header: a}, &layouts.Table{Header: b})
 }
 
 // closedAnswers are answers a perturbed table is likely to leave unchanged

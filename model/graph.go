@@ -294,14 +294,6 @@ func (t *Trainer) graphForwardBackward(batch []Sequence, loss Loss, f []float64)
 	for i, g := range bwd.grads.flat {
 		t.grads.flat[i] += g
 	}
-	st.Sequences = len(batch)
-	if st.Tokens > 0 {
-		n := float64(st.Tokens)
-		st.MeanLogprob /= n
-		st.KL /= n
-		st.ClipFraction /= n
-		st.RatioMean /= n
-		st.SamplerLogprobDiff /= n
-	}
+	st.finish(len(batch))
 	return st, nil
 }

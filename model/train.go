@@ -264,7 +264,16 @@ func (t *Trainer) ForwardBackward(ctx context.Context, batch []Sequence, loss Lo
 			}
 		}
 	}
-	st.Sequences = len(batch)
+	st.finish(len(batch))
+	t.pending++
+	st.Duration = time.Since(start)
+	return st, nil
+}
+
+// finish turns the per-token sums of st into means over its tokens and
+// records the batch size.
+func (st *Stats) finish(sequences int) {
+	st.Sequences = sequences
 	if st.Tokens > 0 {
 		n := float64(st.Tokens)
 		st.MeanLogprob /= n
@@ -273,9 +282,6 @@ func (t *Trainer) ForwardBackward(ctx context.Context, batch []Sequence, loss Lo
 		st.RatioMean /= n
 		st.SamplerLogprobDiff /= n
 	}
-	t.pending++
-	st.Duration = time.Since(start)
-	return st, nil
 }
 
 func maskSum(mask []float64, n int) float64 {
