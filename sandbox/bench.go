@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -28,6 +29,9 @@ type BenchConfig struct {
 	// Baseline is the number of fresh python3 processes of the baseline
 	// [12].
 	Baseline int
+	// FloorJobs is the number of unconfined fork-run-exit cycles, spread
+	// over the workers, that measure the host's fork floor [Jobs/2].
+	FloorJobs int
 	// BaselineConcurrency is how many baseline processes run at once
 	// [the pool's workers, so both sides use the same cores].
 	BaselineConcurrency int
@@ -44,14 +48,20 @@ type BenchConfig struct {
 // BenchReport is what Bench measured. Latencies are from Run's call to its
 // return, queueing included.
 type BenchReport struct {
-	Workers          int         `json:"workers"`
-	Isolation        Isolation   `json:"isolation"`
-	Jobs             int         `json:"jobs"`
-	JobsPerS         float64     `json:"jobs_per_s"`
-	BaselineJobs     int         `json:"baseline_jobs"`
-	BaselineJobsPerS float64     `json:"baseline_jobs_per_s"`
-	BaselineConc     int         `json:"baseline_concurrency"`
-	Speedup          float64     `json:"speedup"`
+	Workers          int       `json:"workers"`
+	Isolation        Isolation `json:"isolation"`
+	Jobs             int       `json:"jobs"`
+	JobsPerS         float64   `json:"jobs_per_s"`
+	BaselineJobs     int       `json:"baseline_jobs"`
+	BaselineJobsPerS float64   `json:"baseline_jobs_per_s"`
+	BaselineConc     int       `json:"baseline_concurrency"`
+	Speedup          float64   `json:"speedup"`
+	// FloorJobsPerS is what the workers reach forking a child per run of
+	// the program with no confinement, output capture or supervision: the
+	// most a fork-per-job pool can do on this host. OfFloor is
+	// JobsPerS/FloorJobsPerS.
+	FloorJobsPerS    float64     `json:"floor_jobs_per_s"`
+	OfFloor          float64     `json:"of_floor"`
 	P50MS            float64     `json:"p50_ms"` // at half load
 	P99MS            float64     `json:"p99_ms"` // at half load
 	HalfLoadJobsPerS float64     `json:"half_load_jobs_per_s"`
@@ -162,6 +172,15 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchReport, error) {
 	rep.JobsPerS = float64(cfg.Jobs) / elapsed.Seconds()
 	rep.SaturatedP50MS, rep.SaturatedP99MS = percentileMS(lat, 0.50), percentileMS(lat, 0.99)
 	rep.Speedup = rep.JobsPerS / rep.BaselineJobsPerS
+
+	progress("fork floor: the same program forked with no confinement or supervision")
+	if cfg.FloorJobs <= 0 {
+		cfg.FloorJobs = max(cfg.Jobs/2, rep.Workers)
+	}
+	if rep.FloorJobsPerS, err = floorRate(ctx, p, table, cfg.FloorJobs); err != nil {
+		return rep, err
+	}
+	rep.OfFloor = rep.JobsPerS / rep.FloorJobsPerS
 
 	progress("pool: latency at half load")
 	interval := time.Duration(float64(time.Second) / (rep.JobsPerS / 2))
@@ -379,4 +398,49 @@ func soak(ctx context.Context, p *Pool, benign Job, want string, cfg BenchConfig
 	}
 	s.PSSEndBytes = m.PSSBytes
 	return s, nil
+}
+
+// floorRate runs n fork-floor cycles spread over all workers at once and
+// returns cycles per second.
+func floorRate(ctx context.Context, p *Pool, table *layouts.Table, n int) (float64, error) {
+	workers := p.Workers()
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range workers {
+		share := n / workers
+		if i < n%workers {
+			share++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if share > 0 {
+				_, errs[i] = p.forkFloor(ctx, table, share)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// forkFloor has one worker fork n children that each run the bench program
+// on table with no confinement and no supervision (the worker refuses any
+// other program), and returns the time taken: the floor a fork-per-job pool
+// cannot beat on this host.
+func (p *Pool) forkFloor(ctx context.Context, table *layouts.Table, n int) (time.Duration, error) {
+	w, err := p.take(ctx)
+	if err != nil {
+		return 0, err
+	}
+	req := request{Code: benchProgram, Table: table, Limits: p.cfg.Limits.wire(), Floor: n}
+	res, healthy := w.run(ctx, req, time.Duration(n)*time.Second, p.cfg.Grace)
+	p.give(w, healthy)
+	if res.Status != StatusOK {
+		return 0, fmt.Errorf("measuring the fork floor: %s: %s", res.Status, res.Detail)
+	}
+	return res.Wall, nil
 }

@@ -241,25 +241,40 @@ func (p *Pool) run(ctx context.Context, job Job, compileOnly bool) Result {
 	lim := job.Limits.orDefault(p.cfg.Limits)
 	req := request{Code: job.Code, Table: job.Table, Extra: job.Extra, Limits: lim.wire(),
 		ReturnTable: job.ReturnTable, CompileOnly: compileOnly}
-	var w *worker
-	select {
-	case w = <-p.idle:
-	case <-ctx.Done():
-		return Result{Status: StatusKilled, Wall: time.Since(start),
-			Detail: fmt.Sprintf("cancelled while waiting for a free worker: %v", ctx.Err())}
-	case <-p.quit:
-		return sandboxError("the pool is closed")
-	case <-p.broken:
-		return sandboxError("no sandbox worker can be started: %v", p.brokeErr)
+	w, err := p.take(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Result{Status: StatusKilled, Wall: time.Since(start), Detail: err.Error()}
+		}
+		return sandboxError("%v", err)
 	}
 	res, healthy := w.run(ctx, req, lim.Wall, p.cfg.Grace)
+	p.give(w, healthy)
+	return capOutput(res, lim.OutputBytes)
+}
+
+// take waits for a free worker.
+func (p *Pool) take(ctx context.Context) (*worker, error) {
+	select {
+	case w := <-p.idle:
+		return w, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("cancelled while waiting for a free worker: %w", ctx.Err())
+	case <-p.quit:
+		return nil, errors.New("the pool is closed")
+	case <-p.broken:
+		return nil, fmt.Errorf("no sandbox worker can be started: %w", p.brokeErr)
+	}
+}
+
+// give returns a worker taken with take: back to the idle set, or replaced
+// when it is not healthy.
+func (p *Pool) give(w *worker, healthy bool) {
 	if healthy {
 		p.idle <- w
 	} else {
 		p.replace(w)
 	}
-	res = capOutput(res, lim.OutputBytes)
-	return res
 }
 
 func validateJob(job Job) error {

@@ -22,6 +22,9 @@ type request struct {
 	Limits      wireLimits                `json:"limits"`
 	ReturnTable bool                      `json:"return_table,omitempty"`
 	CompileOnly bool                      `json:"compile_only,omitempty"`
+	// Floor, when positive, asks for the fork floor instead of a job (see
+	// Pool.forkFloor).
+	Floor int `json:"floor,omitempty"`
 }
 
 // initMessage is the first frame a worker reads.

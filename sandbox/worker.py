@@ -3,8 +3,8 @@
 # One worker is a long-lived Python process with numpy and pandas imported. It
 # reads length-prefixed JSON requests from its protocol input, forks a fresh
 # child per job, confines the child (see sandbox/doc.go for the model), feeds
-# it the table through the bridge layouts/frame.py, watches its output pipes
-# against the caps and its wall-clock limit, reaps it and writes one
+# it the table through the bridge layouts/frame.py, kills it at its
+# wall-clock limit, reaps it, reads its capped output files and writes one
 # length-prefixed JSON event per state change:
 #   {"event":"ready", ...}          once, after start-up and probing
 #   {"event":"start","id":N,"pid":P}  the child is forked (Go may kill -P)
@@ -256,35 +256,39 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-_SECCOMP_CACHE = {}
+class _Seccomp:
+    """A filter program assembled once in the worker; a child writes its own
+    pid into the prepared buffer and installs it with two prctl calls, so
+    that no assembly (and few page copies) happen per job."""
+
+    def __init__(self, block_sockets):
+        a, self.n = _seccomp_program(0x5EC0, block_sockets)
+        b, _ = _seccomp_program(0x5EC1, block_sockets)
+        # The words naming the pid: +pid where a holds 0x5EC0, -pid elsewhere.
+        self.slots = [(i + 4, struct.unpack_from("=I", a, i + 4)[0] == 0x5EC0)
+                      for i in range(0, len(a), 8) if a[i:i + 8] != b[i:i + 8]]
+        self.buf = ctypes.create_string_buffer(a, len(a))
+        self.fprog = _SockFprog(self.n, ctypes.addressof(self.buf))
+        self.fprog_addr = ctypes.addressof(self.fprog)
+
+    def install(self, pid):
+        for off, positive in self.slots:
+            struct.pack_into("=I", self.buf, off, pid if positive else (-pid) & 0xFFFFFFFF)
+        if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+        if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, self.fprog_addr, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
 
 
-def _seccomp_template(block_sockets):
-    # The program with placeholder pids, and the offsets of their words:
-    # building it once in the worker spares each child the assembly.
-    if block_sockets not in _SECCOMP_CACHE:
-        a, _ = _seccomp_program(0x5EC0, block_sockets)
-        b, n = _seccomp_program(0x5EC1, block_sockets)
-        offs = [i for i in range(0, len(a), 8) if a[i:i + 8] != b[i:i + 8]]
-        _SECCOMP_CACHE[block_sockets] = (a, n, offs)
-    return _SECCOMP_CACHE[block_sockets]
+_SECCOMP = {}
 
 
 def install_seccomp(pid, block_sockets):
     if _ARCH is None:
         raise OSError(errno.ENOSYS, "no seccomp syscall table for " + platform.machine())
-    tmpl, n, offs = _seccomp_template(block_sockets)
-    code = bytearray(tmpl)
-    for off in offs:
-        k = struct.unpack_from("=I", code, off + 4)[0]
-        struct.pack_into("=I", code, off + 4, pid if k == 0x5EC0 else (-pid) & 0xFFFFFFFF)
-    code = bytes(code)
-    buf = ctypes.create_string_buffer(code, len(code))
-    fprog = _SockFprog(n, ctypes.cast(buf, ctypes.c_void_p))
-    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
-    if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
+    if block_sockets not in _SECCOMP:
+        _SECCOMP[block_sockets] = _Seccomp(block_sockets)
+    _SECCOMP[block_sockets].install(pid)
 
 
 # --- the child -----------------------------------------------------------
@@ -307,13 +311,12 @@ def _limit(res, soft, hard=None):
 
 
 def _child_fds(fds, job_r=None):
-    # Descriptors 0-3 become /dev/null, stdout, stderr and the status pipe;
+    # Descriptors 1-3 become stdout, stderr and the status file;
     # a spare keeps its job pipe as 4. Nothing else of the worker's stays.
     out_w, err_w, st_w = fds
     if job_r is not None:
         job_r = fcntl.fcntl(job_r, fcntl.F_DUPFD, 16)  # out of the way of 0-4
-    dn = os.open("/dev/null", os.O_RDONLY)
-    os.dup2(dn, 0)
+    # Descriptor 0 is the worker's /dev/null already.
     os.dup2(out_w, 1)
     os.dup2(err_w, 2)
     os.dup2(st_w, 3)
@@ -349,18 +352,21 @@ def _confine(req, workdir):
     if os.getppid() != WORKER_PID:
         _exit(70)
     # The worker's environment is already the minimal one the pool gave
-    # it; only the job's directories differ.
-    os.environ["HOME"] = workdir
-    os.environ["TMPDIR"] = "/tmp" if mode["mountns"] else workdir
-    tempfile.tempdir = None
+    # it; only the job's directories differ (with private mounts the worker
+    # set them once: they are the same for every job).
+    if os.environ.get("HOME") != workdir:
+        os.environ["HOME"] = workdir
+        os.environ["TMPDIR"] = workdir
+    if tempfile.tempdir is not None:
+        tempfile.tempdir = None
     if mode["seccomp"]:
         install_seccomp(os.getpid(), not NETNS)
-    # Descriptor 0 is /dev/null in the worker too, so sys.stdin stays.
-    sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
-    sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)
+    # Descriptor 0 is /dev/null in the worker too, so sys.stdin stays. The
+    # stdout and stderr objects were made, never used, by the worker.
+    sys.stdout, sys.stderr = _STDIO
     sys.__stdout__, sys.__stderr__ = sys.stdout, sys.stderr
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 def child_main(req, fds, workdir):
@@ -607,10 +613,12 @@ def _make_workdir():
 
 
 def _drop_workdir(workdir):
+    try:
+        os.rmdir(workdir)  # most jobs write nothing
+    except OSError:
+        shutil.rmtree(workdir, ignore_errors=True)
     if MODE["mountns"]:
         _empty_tmp()
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 # The spare child (see spare_main), forked after each job so that the fork,
@@ -619,24 +627,77 @@ def _drop_workdir(workdir):
 _spare = {"child": None}
 
 
+_libc_py = ctypes.PyDLL(None, use_errno=True)
+_libc_py.fork.restype = ctypes.c_int
+
+
+def _fork():
+    """fork(2) without CPython's at-fork work.
+
+    os.fork runs the interpreter's after-fork hooks in the child (thread
+    and lock re-initialisation, the random module's reseeding, logging's
+    locks...): about 200 page copies, a millisecond per job here. The worker
+    is single-threaded and holds no lock while it forks, so the child needs
+    none of it; called through PyDLL, the GIL stays held across the fork.
+    A consequence, documented in doc.go: random and numpy.random start every
+    job from the worker's seeded state."""
+    pid = _libc_py.fork()
+    if pid < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "fork: " + os.strerror(e))
+    return pid
+
+
+def _outputs():
+    """Three fresh memory files for a child's stdout, stderr and status.
+
+    Files, not pipes: nobody has to read them while the child runs, so the
+    worker blocks in wait4 and writes none of its memory meanwhile (each
+    page it wrote would be copied, and its huge pages split, while the
+    child shares them). _seal caps them before the child may write."""
+    return [os.memfd_create("job-" + n, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING) for n in ("out", "err", "status")]
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_SEALS = fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_SEAL
+
+
+def _seal(outs, cap):
+    # A sealed file cannot grow: a write past its end fails with EPERM after
+    # filling it up to the page where it would cross. So the size is the cap
+    # plus one byte rounded up to a page: anything written beyond the cap
+    # leaves more than cap bytes. Sealing also stops the program from
+    # shrinking or unsealing its own output.
+    for fd, n in zip(outs, (cap, cap, TABLE_CAP)):
+        os.ftruncate(fd, -(-(n + 1) // _PAGE) * _PAGE)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
+
+
+def _collect(outs):
+    """Returns what the child wrote to each file: the bytes before the
+    shared file offset, which the child's writes advanced."""
+    got = []
+    for fd in outs:
+        n = os.lseek(fd, 0, os.SEEK_CUR)
+        got.append(os.pread(fd, n, 0) if n > 0 else b"")
+        os.close(fd)
+    return got
+
+
 def _start_spare():
     workdir = _make_workdir()
-    pipes = [os.pipe() for _ in range(3)]
+    outs = _outputs()
     job_r, job_w = os.pipe()
     keys = set(_CACHE)  # the tables this spare holds
-    pid = os.fork()
+    pid = _fork()
     if pid == 0:
         try:
             os.close(job_w)
-            for r, _ in pipes:
-                os.close(r)
-            spare_main([w for _, w in pipes], job_r, workdir)
+            spare_main(outs, job_r, workdir)
         finally:
             _exit(72)
     os.close(job_r)
-    for _, w in pipes:
-        os.close(w)
-    _spare["child"] = {"pid": pid, "job_w": job_w, "pipes": pipes, "workdir": workdir, "keys": keys}
+    _spare["child"] = {"pid": pid, "job_w": job_w, "outs": outs, "workdir": workdir, "keys": keys}
 
 
 def _drop_spare(sp, wait=True):
@@ -646,11 +707,32 @@ def _drop_spare(sp, wait=True):
     code, outside it."""
     os.close(sp["job_w"])
     _kill_group(sp["pid"])
-    for r, _ in sp["pipes"]:
-        os.close(r)
+    for fd in sp["outs"]:
+        os.close(fd)
     if wait:
         os.waitpid(sp["pid"], 0)
         _drop_workdir(sp["workdir"])
+
+
+# The job being waited for, for the SIGALRM handler: its pid, and whether
+# its wall-clock limit passed.
+_job = {"pid": 0, "timeout": False}
+
+
+def _on_alarm(signum, frame):
+    pid = _job["pid"]
+    if not pid:
+        return
+    try:
+        # Still ours (running or a zombie), so its pid is not reused yet.
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return
+    _job["timeout"] = True
+    _kill_group(pid)
+
+
+signal.signal(signal.SIGALRM, _on_alarm)
 
 
 def _dispatch(sp, req, keys):
@@ -699,8 +781,10 @@ def run_job(req):
     oom0 = _oom_kills()
     t0 = time.monotonic()
     dropped = None
+    if sp is not None:
+        _seal(sp["outs"], cap)
     if sp is not None and _dispatch(sp, req, (df_key, extra_keys)):
-        pid, pipes, workdir = sp["pid"], sp["pipes"], sp["workdir"]
+        pid, outs, workdir = sp["pid"], sp["outs"], sp["workdir"]
     else:
         if sp is not None:
             # The spare lacks a table: it dies while the job runs.
@@ -708,97 +792,80 @@ def run_job(req):
             dropped, workdir = sp["pid"], sp["workdir"]
         else:
             workdir = _make_workdir()
-        pipes = [os.pipe() for _ in range(3)]
+        outs = _outputs()
+        _seal(outs, cap)
         t0 = time.monotonic()
-        pid = os.fork()
+        pid = _fork()
         if pid == 0:
             try:
-                for r, _ in pipes:
-                    os.close(r)
-                child_main(req, [w for _, w in pipes], workdir)
+                child_main(req, outs, workdir)
             finally:
                 _exit(72)
-        for _, w in pipes:
-            os.close(w)
+    # From here until the child is reaped the worker writes as little of
+    # its memory as it can: one event, the timer, then wait4.
+    _job["pid"], _job["timeout"] = pid, False
     write_frame({"event": "start", "id": req["id"], "pid": pid})
-    bufs = {r: bytearray() for r, _ in pipes}
-    caps = {pipes[0][0]: cap, pipes[1][0]: cap, pipes[2][0]: TABLE_CAP}
-    poller = select.poll()
-    for r, _ in pipes:
-        poller.register(r, select.POLLIN)
-    try:
-        pidfd = os.pidfd_open(pid)
-        poller.register(pidfd, select.POLLIN)
-    except (AttributeError, OSError):
-        pidfd = None
-    deadline = t0 + lim["wall_ms"] / 1000.0
-    reason = None
-    open_fds = set(bufs)
-    exited = False
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            reason = "timeout"
-            break
-        wait_ms = max(1, int(left * 1000))
-        if pidfd is None:
-            wait_ms = min(wait_ms, 5)
-        for fd, ev in poller.poll(wait_ms):
-            if fd == pidfd:
-                exited = True
-                continue
-            data = os.read(fd, 1 << 16)
-            if not data:
-                poller.unregister(fd)
-                open_fds.discard(fd)
-                continue
-            b = bufs[fd]
-            b += data
-            if len(b) > caps[fd]:
-                reason = "output" if fd != pipes[2][0] else "table"
-                del b[caps[fd]:]
-        if pidfd is None and not exited:
-            exited = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-        if reason or exited:
-            break
-    _kill_group(pid)
-    # Drain what is left in the pipes: the writers are dead.
-    for fd in list(open_fds):
-        os.set_blocking(fd, False)
-        try:
-            while len(bufs[fd]) <= caps[fd]:
-                data = os.read(fd, 1 << 16)
-                if not data:
-                    break
-                bufs[fd] += data
-        except BlockingIOError:
-            pass
-        if len(bufs[fd]) > caps[fd]:
-            if fd != pipes[2][0]:
-                reason = reason or "output"
-            del bufs[fd][caps[fd]:]
-    for r, _ in pipes:
-        os.close(r)
-    if pidfd is not None:
-        os.close(pidfd)
+    signal.setitimer(signal.ITIMER_REAL, max(0.001, t0 + lim["wall_ms"] / 1000.0 - time.monotonic()))
     _, wstatus, ru = os.wait4(pid, 0)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    _job["pid"] = 0
+    wall = time.monotonic() - t0
+    # Anything the job left (threads die with it; it cannot fork) goes too.
+    _kill_group(pid)
+    out, err, status = _collect(outs)
     if dropped is not None:
         os.waitpid(dropped, 0)
-    wall = time.monotonic() - t0
     _drop_workdir(workdir)
+    reason = "timeout" if _job["timeout"] else None
+    if len(out) > cap or len(err) > cap:
+        reason = reason or "output"
+    if len(status) > TABLE_CAP:
+        reason = reason or "table"
     res = {"event": "done", "id": req["id"], "wall_ns": int(wall * 1e9),
            "cpu_ns": int((ru.ru_utime + ru.ru_stime) * 1e9),
            "peak_memory_bytes": max(ru.ru_maxrss * 1024, _cg_peak()),
-           "stdout": bytes(bufs[pipes[0][0]]).decode("utf-8", "replace"),
-           "stderr": bytes(bufs[pipes[1][0]]).decode("utf-8", "replace")}
+           "stdout": out[:cap].decode("utf-8", "replace"),
+           "stderr": err[:cap].decode("utf-8", "replace")}
     try:
-        rec = json.loads(bytes(bufs[pipes[2][0]]).decode("utf-8", "surrogatepass")) if bufs[pipes[2][0]] else None
+        rec = json.loads(status.decode("utf-8", "surrogatepass")) if status and reason != "table" else None
         if not isinstance(rec, dict):
             rec = None
     except ValueError:
         rec = None
     res.update(_classify(reason, wstatus, rec, lim, res["cpu_ns"], _oom_kills() > oom0))
     return res
+
+
+# The bench program (sandbox/bench.go's benchProgram, which must stay equal):
+# the only code run_floor runs.
+_FLOOR_SOURCE = ('r = df[df["score"] > 50].groupby("region")["sales"].sum()\n'
+                 'print(r.idxmax(), int(r.max()))\n')
+
+
+def run_floor(req):
+    """Measures this host's floor for the pool's design: fork, run the
+    bench program on the job's table, _exit, reap, req["floor"] times, with
+    no confinement, no output capture and no supervision. The program is
+    the fixed bench program, never code from the request (a different one
+    is refused), so nothing untrusted runs unconfined."""
+    if req.get("code") != _FLOOR_SOURCE or not req.get("table"):
+        return {"event": "done", "id": req["id"], "status": "sandbox_error",
+                "detail": "the fork floor runs only the bench program on a table"}
+    (df, raw), _ = _frames(req["table"])
+    prog = compile(_FLOOR_SOURCE, "<program>", "exec")
+    n = int(req["floor"])
+    t0 = time.monotonic()
+    for _ in range(n):
+        pid = _fork()
+        if pid == 0:
+            try:
+                gc.freeze()
+                exec(prog, {"__name__": "__main__", "__builtins__": builtins, "pd": pd, "np": np,
+                            "df": df, "raw": raw, "tables": {}})
+            finally:
+                _exit(0)  # stdout is the worker's /dev/null, never flushed
+        os.waitpid(pid, 0)
+    return {"event": "done", "id": req["id"], "status": "ok", "wall_ns": int((time.monotonic() - t0) * 1e9)}
 
 
 def _empty_tmp():
@@ -932,12 +999,23 @@ def _warm_up():
 # copy-on-write view.
 EMPTY_FRAMES = (pd.DataFrame(), pd.DataFrame())
 if _ARCH is not None:
-    _seccomp_template(True)
-    _seccomp_template(False)
+    _SECCOMP = {True: _Seccomp(True), False: _Seccomp(False)}
 try:
     _warm_up()
 except Exception as e:
     log("warm-up: %s: %s" % (type(e).__name__, e))
+# Made here, used only by children (see _confine).
+_STDIO = (open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False),
+          open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1))
+if MOUNTNS:
+    os.environ["HOME"] = "/tmp/job"  # see _make_workdir
+    os.environ["TMPDIR"] = "/tmp"
+# Every job starts from these seeds (children skip CPython's reseeding on
+# fork, see _fork): a program's random draws do not depend on the worker.
+import random  # noqa: E402
+
+random.seed(0)
+np.random.seed(0)
 gc.collect()
 gc.freeze()  # children then share the heap instead of copying it on first GC
 BASE_VM = _vm_size()
@@ -958,7 +1036,7 @@ while True:
     if req is None:
         break
     try:
-        res = run_job(req)
+        res = run_floor(req) if req.get("floor") else run_job(req)
     except Exception as e:
         res = {"event": "done", "id": req.get("id"), "status": "sandbox_error",
                "detail": "worker: %s: %s" % (type(e).__name__, e)}

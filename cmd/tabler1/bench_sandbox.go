@@ -44,6 +44,7 @@ func benchSandbox(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "pool                %.1f jobs/s over %d jobs (saturated p50 %.1f ms, p99 %.1f ms)\n", rep.JobsPerS, rep.Jobs, rep.SaturatedP50MS, rep.SaturatedP99MS)
 		fmt.Fprintf(e.stdout, "baseline            %.2f jobs/s (fresh python3 + pandas per program, %d runs, %d at once)\n", rep.BaselineJobsPerS, rep.BaselineJobs, rep.BaselineConc)
 		fmt.Fprintf(e.stdout, "speedup             %.1fx\n", rep.Speedup)
+		fmt.Fprintf(e.stdout, "fork floor          %.1f jobs/s (fork, program, exit with no confinement or supervision); the pool reaches %.0f%% of it\n", rep.FloorJobsPerS, 100*rep.OfFloor)
 		fmt.Fprintf(e.stdout, "half load           %.1f jobs/s: p50 %.1f ms, p99 %.1f ms\n", rep.HalfLoadJobsPerS, rep.P50MS, rep.P99MS)
 		fmt.Fprintf(e.stdout, "pool memory         PSS %.1f MiB, RSS %.1f MiB (%d workers)\n", float64(rep.PoolMemory.PSSBytes)/(1<<20), float64(rep.PoolMemory.RSSBytes)/(1<<20), rep.PoolMemory.Workers)
 		if s := rep.Soak; s != nil {
