@@ -109,8 +109,8 @@ func TestPyFloatRepr(t *testing.T) {
 		{-2.5, "-2.5"}, {1e16, "1e+16"}, {1.5e16, "1.5e+16"}, {1e15, "1000000000000000.0"},
 		{1.2345e-7, "1.2345e-07"}, {1e100, "1e+100"},
 	} {
-		if got := pyFloatRepr(c.f); got != c.want {
-			t.Errorf("pyFloatRepr(%v) = %q, want %q", c.f, got, c.want)
+		if got := PyFloatRepr(c.f); got != c.want {
+			t.Errorf("PyFloatRepr(%v) = %q, want %q", c.f, got, c.want)
 		}
 	}
 }

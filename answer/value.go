@@ -150,7 +150,7 @@ func (v Value) amountString() string {
 	if v.isInt {
 		return v.intVal.String()
 	}
-	return pyFloatRepr(v.floatVal)
+	return PyFloatRepr(v.floatVal)
 }
 
 // dateString prints a date as the evaluator does when it has no original
@@ -167,9 +167,18 @@ func (v Value) dateString() string {
 	return y + "-" + m + "-" + strconv.Itoa(v.day)
 }
 
-// pyFloatRepr is Python's repr of a finite float: the shortest round-trip
-// digits, positional for exponents -4..15, otherwise d.ddde±XX.
-func pyFloatRepr(f float64) string {
+// PyFloatRepr is Python's repr(float) (also str(float)): the shortest
+// round-tripping digits, positional with at least one decimal for exponents
+// -4..15, otherwise d.ddde±XX; nan, inf and -inf as Python writes them.
+func PyFloatRepr(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
 	s := strconv.FormatFloat(f, 'e', -1, 64) // d.ddde±XX
 	mant, exps, _ := strings.Cut(s, "e")
 	exp, _ := strconv.Atoi(exps)
@@ -184,8 +193,7 @@ func pyFloatRepr(f float64) string {
 		if len(digits) > 1 {
 			m += "." + digits[1:]
 		}
-		es := fmt.Sprintf("%+03d", exp)
-		return sign + m + "e" + es
+		return sign + m + "e" + fmt.Sprintf("%+03d", exp)
 	}
 	if exp < 0 {
 		return sign + "0." + strings.Repeat("0", -exp-1) + digits

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"tabler1/answer"
 )
 
 // sacreBLEU's README example: BLEU = 48.53 with these three segments and two
@@ -86,8 +88,8 @@ func TestPyRepr(t *testing.T) {
 		1: "1.0", 0.1: "0.1", 1e16: "1e+16", 1.5e16: "1.5e+16", 1e-5: "1e-05", 123456789012345.6: "123456789012345.6",
 		-0.0001: "-0.0001", 2.5e-7: "2.5e-07", 1e22: "1e+22", 100: "100.0",
 	} {
-		if got := pyRepr(f); got != want {
-			t.Errorf("pyRepr(%v) = %q, want %q", f, got, want)
+		if got := answer.PyFloatRepr(f); got != want {
+			t.Errorf("answer.PyFloatRepr(%v) = %q, want %q", f, got, want)
 		}
 	}
 }
@@ -99,12 +101,12 @@ func TestPyReprRoundTrip(t *testing.T) {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return
 		}
-		back, err := strconv.ParseFloat(pyRepr(f), 64)
+		back, err := strconv.ParseFloat(answer.PyFloatRepr(f), 64)
 		if err != nil || back != f {
-			t.Fatalf("pyRepr(%v) = %q reads back as %v, %v", f, pyRepr(f), back, err)
+			t.Fatalf("answer.PyFloatRepr(%v) = %q reads back as %v, %v", f, answer.PyFloatRepr(f), back, err)
 		}
-		if v, ok := pyFloat(pyRepr(f)); !ok || v != f {
-			t.Fatalf("pyFloat(pyRepr(%v)) = %v, %v", f, v, ok)
+		if v, ok := pyFloat(answer.PyFloatRepr(f)); !ok || v != f {
+			t.Fatalf("pyFloat(answer.PyFloatRepr(%v)) = %v, %v", f, v, ok)
 		}
 	})
 }

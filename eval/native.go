@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"tabler1/answer"
 	"tabler1/layouts"
 )
 
@@ -122,7 +123,7 @@ func numberString(v any) string {
 		if f == math.Trunc(f) && math.Abs(f) < 1e15 {
 			return strconv.FormatFloat(f, 'f', -1, 64)
 		}
-		return pyRepr(f)
+		return answer.PyFloatRepr(f)
 	case nil:
 		return ""
 	}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"tabler1/answer"
 )
 
 // Prediction is a model's answer to one example. Value is the answer as
@@ -65,7 +67,7 @@ func scalarString(v any) string {
 	case json.Number:
 		return x.String()
 	case float64:
-		return pyRepr(x)
+		return answer.PyFloatRepr(x)
 	case int:
 		return fmt.Sprint(x)
 	case bool:

@@ -148,56 +148,6 @@ func pyInt(s string) (int64, bool) {
 	return v, err == nil
 }
 
-// pyRepr is Python's repr(float) (also str(float)): the shortest
-// round-tripping digits, fixed notation with at least one decimal for
-// exponents in [-4, 16), scientific with a two-digit exponent otherwise.
-func pyRepr(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	e := strconv.FormatFloat(f, 'e', -1, 64) // -d.ddde±XX
-	mant, expStr, _ := strings.Cut(e, "e")
-	exp, _ := strconv.Atoi(expStr)
-	neg := strings.HasPrefix(mant, "-")
-	mant = strings.TrimPrefix(mant, "-")
-	digits := strings.Replace(mant, ".", "", 1)
-	sign := ""
-	if neg {
-		sign = "-"
-	}
-	if exp < -4 || exp >= 16 {
-		m := digits[:1]
-		if len(digits) > 1 {
-			m += "." + digits[1:]
-		}
-		es := "+"
-		if exp < 0 {
-			es = "-"
-			exp = -exp
-		}
-		return sign + m + "e" + es + leftPad2(strconv.Itoa(exp))
-	}
-	if exp < 0 {
-		return sign + "0." + strings.Repeat("0", -exp-1) + digits
-	}
-	if len(digits) <= exp+1 {
-		return sign + digits + strings.Repeat("0", exp+1-len(digits)) + ".0"
-	}
-	return sign + digits[:exp+1] + "." + digits[exp+1:]
-}
-
-func leftPad2(s string) string {
-	if len(s) < 2 {
-		return "0" + s
-	}
-	return s
-}
-
 // pyRound is Python's round(x, n) for a float: the correctly rounded decimal
 // with n places (ties to even on the exact binary value), read back.
 func pyRound(x float64, n int) float64 {

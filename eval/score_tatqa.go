@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"tabler1/answer"
 )
 
 // TAT-QA's EM, F1 and scale score as tatqa_eval.py computes them
@@ -46,7 +48,7 @@ func (n pyNum) String() string {
 	if n.isInt {
 		return strconv.FormatInt(n.i, 10)
 	}
-	return pyRepr(n.f)
+	return answer.PyFloatRepr(n.f)
 }
 
 const tatExclude = "'\"\\$€£¥%(),[]"
@@ -324,7 +326,7 @@ func pyStr(v any) string {
 			return s
 		}
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return pyRepr(f)
+			return answer.PyFloatRepr(f)
 		}
 		return s
 	}
