@@ -57,7 +57,8 @@
 // preview of the first rows) to a [Completer] (a rollout.Pool: any
 // OpenAI-compatible server, or the embedded model served in-process), in
 // program, text or mixed mode, K samples per example (greedy by default;
-// pass@k and avg@k with sampling), a bounded number of examples in flight.
+// pass@k, avg@k and the unbiased pass@1, 2, 4... estimates of Chen et al.
+// with sampling), a bounded number of examples in flight.
 // Programs run on the full table through a sandbox.Executor and their
 // answer is the last line they print ([AnswerItems] splits list answers).
 // Completed samples go to a [Cache] (samples.jsonl in the output directory)

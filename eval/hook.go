@@ -150,6 +150,7 @@ func (r *Report) Flat() map[string]float64 {
 		}
 		if r.K > 1 {
 			out[b.Benchmark+"/pass_at_k"] = b.PassAtK
+			out[b.Benchmark+"/pass_at_1"] = b.PassAt[1]
 			out[b.Benchmark+"/avg_at_k"] = b.AvgAtK
 		}
 	}

@@ -32,6 +32,10 @@ type BenchReport struct {
 	// AvgAtK the mean score over all samples (K > 1 only).
 	PassAtK float64 `json:"pass_at_k,omitempty"`
 	AvgAtK  float64 `json:"avg_at_k,omitempty"`
+	// PassAt holds the unbiased estimate of pass@k (see passAt) for k = 1,
+	// the powers of two below K, and K, keyed by k (K > 1 only). A missing
+	// sample counts as wrong; PassAt[K] equals PassAtK.
+	PassAt map[int]float64 `json:"pass_at,omitempty"`
 	// Paradigms are the samples by paradigm (program, text, invalid).
 	Paradigms map[string]ParadigmStats `json:"paradigms"`
 	// Failures counts samples by failure kind; FailureExamples keeps up to
@@ -96,9 +100,12 @@ func BuildReport(exs []Example, samples []Sample, k int) *Report {
 				br.Metrics[name] += v / float64(k)
 			}
 		}
+		ks := passAtKs(k)
+		passSum := make([]float64, len(ks))
 		for i := range gexs {
 			ex := &gexs[i]
 			any := false
+			correct := 0
 			for j := 0; j < k; j++ {
 				s := byKey[key{bench, ex.ID, j}]
 				if s == nil {
@@ -106,6 +113,9 @@ func BuildReport(exs []Example, samples []Sample, k int) *Report {
 				}
 				br.Samples++
 				any = any || s.Outcome.Correct
+				if s.Outcome.Correct {
+					correct++
+				}
 				scoreSum += s.Outcome.Score
 				p := s.Paradigm
 				if p == "" {
@@ -123,10 +133,17 @@ func BuildReport(exs []Example, samples []Sample, k int) *Report {
 			if any {
 				passed++
 			}
+			for x, kk := range ks {
+				passSum[x] += passAt(k, correct, kk)
+			}
 		}
 		br.Metrics["n"] = float64(len(gexs))
 		if k > 1 && len(gexs) > 0 {
 			br.PassAtK = float64(passed) / float64(len(gexs))
+			br.PassAt = make(map[int]float64, len(ks))
+			for x, kk := range ks {
+				br.PassAt[kk] = passSum[x] / float64(len(gexs))
+			}
 			if br.Samples > 0 {
 				br.AvgAtK = scoreSum / float64(len(gexs)*k)
 			}
@@ -217,11 +234,11 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "- samples per example (k): %d\n\n", r.K)
 	b.WriteString("## Accuracy\n\n| benchmark | n | accuracy | program | text | invalid |")
 	if r.K > 1 {
-		b.WriteString(" pass@k | avg@k |")
+		b.WriteString(" pass@1 | pass@k | avg@k |")
 	}
 	b.WriteString(" other metrics |\n|---|---|---|---|---|---|")
 	if r.K > 1 {
-		b.WriteString("---|---|")
+		b.WriteString("---|---|---|")
 	}
 	b.WriteString("---|\n")
 	for _, br := range r.Benchmarks {
@@ -234,7 +251,7 @@ func (r *Report) Markdown() string {
 			}
 		}
 		if r.K > 1 {
-			fmt.Fprintf(&b, " %.2f | %.2f |", 100*br.PassAtK, 100*br.AvgAtK)
+			fmt.Fprintf(&b, " %.2f | %.2f | %.2f |", 100*br.PassAt[1], 100*br.PassAtK, 100*br.AvgAtK)
 		}
 		var other []string
 		for _, k := range sortedKeys(br.Metrics) {
@@ -246,6 +263,9 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, " %s |\n", strings.Join(other, ", "))
 	}
 	b.WriteString("\nParadigm cells: accuracy on the samples answered in that paradigm (number of samples).\n")
+	if r.K > 1 {
+		b.WriteString("pass@1 is the unbiased estimate from all k samples (Chen et al. 2021); report.json has it for every power of two up to k.\n")
+	}
 	b.WriteString("\n## Execution failures\n\n")
 	anyFail := false
 	for _, br := range r.Benchmarks {

@@ -129,12 +129,12 @@ svg text{font-size:12px;fill:#333}.muted{color:#777}
 <ul>{{range $k := keys .Meta}}<li>{{$k}}: {{index $.Meta $k}}</li>{{end}}<li>samples per example (k): {{.K}}</li></ul>
 <h2>Accuracy per benchmark and paradigm</h2>
 {{template "chart" .Acc}}
-<table><tr><th>benchmark</th><th>n</th><th>accuracy</th><th>program</th><th>text</th><th>invalid</th>{{if gt .K 1}}<th>pass@k</th><th>avg@k</th>{{end}}<th>other metrics</th></tr>
+<table><tr><th>benchmark</th><th>n</th><th>accuracy</th><th>program</th><th>text</th><th>invalid</th>{{if gt .K 1}}<th>pass@1</th><th>pass@k</th><th>avg@k</th>{{end}}<th>other metrics</th></tr>
 {{range .Benchmarks}}<tr><td>{{.Benchmark}}</td><td>{{.N}}</td><td>{{pct (index .Metrics "accuracy")}}</td>
 {{$b := .}}{{range $p := $.Paradigms}}<td>{{with para $b.Paradigms $p}}{{pct .Accuracy}} <span class="muted">({{.Samples}})</span>{{else}}–{{end}}</td>{{end}}
-{{if gt $.K 1}}<td>{{pct .PassAtK}}</td><td>{{pct .AvgAtK}}</td>{{end}}<td>{{other .Metrics}}</td></tr>
+{{if gt $.K 1}}<td>{{pct (index .PassAt 1)}}</td><td>{{pct .PassAtK}}</td><td>{{pct .AvgAtK}}</td>{{end}}<td>{{other .Metrics}}</td></tr>
 {{end}}</table>
-<p class="muted">Paradigm cells: accuracy on the samples answered in that paradigm (number of samples).</p>
+<p class="muted">Paradigm cells: accuracy on the samples answered in that paradigm (number of samples).{{if gt .K 1}} pass@1 is the unbiased estimate from all k samples (Chen et al. 2021); report.json has it for every power of two up to k.{{end}}</p>
 <h2>Execution failures</h2>
 {{if .HasFail}}{{template "chart" .Fail}}
 {{range .Benchmarks}}{{if .Failures}}<h3>{{.Benchmark}}</h3>

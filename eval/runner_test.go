@@ -3,6 +3,7 @@ package eval
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -241,6 +242,14 @@ func TestRunnerPassAtK(t *testing.T) {
 	b := rep.Benchmarks[0]
 	if b.PassAtK != 1 || b.AvgAtK != 0.25 || b.Metrics["accuracy"] != 0.25 || b.Samples != 24 {
 		t.Errorf("pass@4 %v avg@4 %v accuracy %v samples %d; want 1, 0.25, 0.25, 24", b.PassAtK, b.AvgAtK, b.Metrics["accuracy"], b.Samples)
+	}
+	// One correct sample of four per example: pass@1 1/4, pass@2 1 - C(3,2)/C(4,2).
+	if want := map[int]float64{1: 0.25, 2: 0.5, 4: 1}; !maps.Equal(b.PassAt, want) {
+		t.Errorf("pass_at %v, want %v", b.PassAt, want)
+	}
+	md := rep.Markdown()
+	if !strings.Contains(md, "| 25.00 | 100.00 | 25.00 |") {
+		t.Errorf("markdown lacks pass@1, pass@4 and avg@4 cells:\n%s", md)
 	}
 	if _, err := NewRunner(pool(t, srv), Config{Mode: ModeText, K: 4}); err == nil {
 		t.Error("K=4 with greedy decoding: want an error")

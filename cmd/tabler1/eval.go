@@ -174,7 +174,7 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 	for _, b := range rep.Benchmarks {
 		line := fmt.Sprintf("%-10s n=%-5d accuracy %.2f", b.Benchmark, b.N, 100*b.Metrics["accuracy"])
 		if rep.K > 1 {
-			line += fmt.Sprintf("  pass@%d %.2f  avg@%d %.2f", rep.K, 100*b.PassAtK, rep.K, 100*b.AvgAtK)
+			line += fmt.Sprintf("  pass@1 %.2f  pass@%d %.2f  avg@%d %.2f", 100*b.PassAt[1], rep.K, 100*b.PassAtK, rep.K, 100*b.AvgAtK)
 		}
 		fmt.Fprintln(e.stdout, line)
 	}
