@@ -11,7 +11,7 @@ import (
 func TestPassAt(t *testing.T) {
 	for _, c := range []struct {
 		n, c, k int
-		want  float64
+		want    float64
 	}{
 		{5, 0, 1, 0},
 		{5, 2, 1, 0.4},
