@@ -88,14 +88,17 @@
 // page faults are most of a job: for the bench program (filter and
 // group-by on a 50x8 table, 0.7-1 ms when run in-process) a child takes
 // about 1,100 copy-on-write and file faults while the program runs (CPython
-// 3.11 writes the reference count of every object it touches; its code,
-// function and type objects are spread over the 40 MB heap), about 300 more
+// 3.11 writes the reference count of every object it touches, and its code,
+// function and type objects are spread over the 40 MB heap: of the ~1,000
+// pages a child copies, about 650 end byte-identical to the worker's, their
+// counts raised and lowered again), about 300 more
 // between fork and the program, and exit tears down the page tables fork
 // copied and the pages the child copied (3-4 ms). The worker's own share is
 // the fork (2-2.5 ms, about 500 mappings and 70 MB of page tables to copy)
 // plus its loop. A bare fork, run the program, _exit loop in the same
-// Python, with no confinement and no supervision, does about 10-15 ms of
-// CPU per job on this VM: the pool is within about 20% of that floor.
+// Python, with no confinement and no supervision, costs 13-16 ms of CPU per
+// job on this VM; tabler1 bench sandbox measures it in the same run
+// (floor_jobs_per_s) and the pool reaches 70-80% of it.
 //
 // # The weaker mode
 //
