@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Loss aggregation modes (verl's actor.loss_agg_mode).
@@ -20,6 +21,17 @@ const (
 	KLK1 = "k1"
 	KLK2 = "k2"
 	KLK3 = "k3"
+)
+
+// Importance-sampling correction modes against the sampler (TRL's
+// vllm_importance_sampling_mode values): the ratio is taken per token or
+// per sequence (the product of the sequence's token ratios) and, above the
+// cap, truncated to it or masked to 0.
+const (
+	ISTokenTruncate    = "token_truncate"
+	ISTokenMask        = "token_mask"
+	ISSequenceTruncate = "sequence_truncate"
+	ISSequenceMask     = "sequence_mask"
 )
 
 // k3Clamp is verl's clamp on the k3 (low_var_kl) value, logRatioClamp
@@ -61,6 +73,10 @@ type LossConfig struct {
 	// verl's rollout_is_threshold (2 there), TRL's
 	// vllm_importance_sampling_cap (3 there, token_truncate mode).
 	TISCap float64 `yaml:"rollout_is_threshold" json:"rollout_is_threshold"`
+	// ISMode says how TISCap applies (see ISWeights): token_truncate (""),
+	// token_mask, sequence_truncate or sequence_mask, as TRL's
+	// vllm_importance_sampling_mode (whose default is sequence_mask).
+	ISMode string `yaml:"rollout_is_mode" json:"rollout_is_mode"`
 }
 
 // DefaultLossConfig is verl's actor defaults: clip 0.2/0.2, dual clip 3,
@@ -94,22 +110,89 @@ func (c LossConfig) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("grpo: unknown loss_agg_mode %q: use token-mean, seq-mean-token-sum, seq-mean-token-mean or seq-mean-token-sum-norm", c.LossAggMode))
 	}
-	if _, err := klKind(c.KLType); err != nil {
+	if _, _, err := klKind(c.KLType); err != nil {
 		errs = append(errs, err)
+	}
+	switch c.ISMode {
+	case "", ISTokenTruncate, ISTokenMask, ISSequenceTruncate, ISSequenceMask:
+	default:
+		errs = append(errs, fmt.Errorf("grpo: unknown rollout_is_mode %q: use token_truncate, token_mask, sequence_truncate or sequence_mask", c.ISMode))
 	}
 	return errors.Join(errs...)
 }
 
-func klKind(s string) (string, error) {
-	switch s {
+// klKind returns the estimator of a kl_loss_type and whether its gradient
+// is the straight-through one: verl's "+" suffix (k3+ and so on) keeps the
+// estimator's value but takes k2's gradient, l - l_ref, which is unbiased
+// for the KL's gradient where k3's is not.
+func klKind(s string) (kind string, straight bool, err error) {
+	base, straight := strings.CutSuffix(s, "+")
+	switch base {
 	case "", KLK3, "low_var_kl":
-		return KLK3, nil
+		kind = KLK3
 	case KLK1, "kl":
-		return KLK1, nil
+		kind = KLK1
 	case KLK2, "mse":
-		return KLK2, nil
+		kind = KLK2
+	default:
+		return "", false, fmt.Errorf("grpo: unknown kl_loss_type %q: use k1 (kl), k2 (mse) or k3 (low_var_kl), each with an optional + for the straight-through gradient (k3+)", s)
 	}
-	return "", fmt.Errorf("grpo: unknown kl_loss_type %q: use k1 (kl), k2 (mse) or k3 (low_var_kl)", s)
+	if straight && base == "" {
+		return "", false, fmt.Errorf("grpo: kl_loss_type %q: a + needs an estimator before it (k3+)", s)
+	}
+	return kind, straight, nil
+}
+
+// ISWeights returns each token's importance weight against the sampler for
+// a sequence whose behaviour-policy (pi_old) log-probabilities are old and
+// whose sampler log-probabilities are sampler, and whether the cap was in
+// force at that token (truncated or masked). The weights are constants of
+// the loss, all 1 when cfg.TISCap is 0; mask may be nil (all 1). With cap
+// C and d_t = old_t - sampler_t:
+//
+//	token_truncate     w_t = min(exp(d_t), C)
+//	token_mask         w_t = exp(d_t), or 0 where exp(d_t) > C
+//	sequence_truncate  w_t = min(exp(D), C),       D = sum_t mask_t*d_t
+//	sequence_mask      w_t = exp(D), or 0 where exp(D) > C
+func ISWeights(cfg LossConfig, old, sampler, mask []float64) (w []float64, capped []bool) {
+	w = make([]float64, len(old))
+	capped = make([]bool, len(old))
+	if cfg.TISCap <= 0 {
+		for t := range w {
+			w[t] = 1
+		}
+		return w, capped
+	}
+	logCap := math.Log(cfg.TISCap)
+	maskOut := cfg.ISMode == ISTokenMask || cfg.ISMode == ISSequenceMask
+	weigh := func(d float64) (float64, bool) {
+		switch {
+		case d <= logCap:
+			return math.Exp(d), false
+		case maskOut:
+			return 0, true
+		}
+		return cfg.TISCap, true
+	}
+	if cfg.ISMode == ISSequenceTruncate || cfg.ISMode == ISSequenceMask {
+		D := 0.0
+		for t := range old {
+			m := 1.0
+			if mask != nil {
+				m = mask[t]
+			}
+			D += m * (old[t] - sampler[t])
+		}
+		sw, sc := weigh(D)
+		for t := range w {
+			w[t], capped[t] = sw, sc
+		}
+		return w, capped
+	}
+	for t := range old {
+		w[t], capped[t] = weigh(old[t] - sampler[t])
+	}
+	return w, capped
 }
 
 // SeqInput is one sequence's response tokens. Every per-token slice has the
@@ -184,7 +267,8 @@ type LossResult struct {
 //	pg2  = -A*clip(rho, 1-lo, 1+hi)
 //	pg   = max(pg1, pg2)
 //	pg   = min(pg, -A*c)                if c > 0 and A < 0   (dual clip)
-//	w    = min(exp(l_old - l_s), cap)   if TISCap > 0, else 1 (a constant)
+//	w    = min(exp(l_old - l_s), cap)   if TISCap > 0, else 1 (a constant;
+//	                                    other rollout_is_mode: ISWeights)
 //	kl   = l - l_ref                    (k1)
 //	     = (l - l_ref)^2 / 2            (k2)
 //	     = min(exp(d) - d - 1, 10), d = l_ref - l   (k3, verl's clamp)
@@ -206,7 +290,8 @@ type LossResult struct {
 //	dpg/dl = -A*rho  where pg1 is the term in force (pg1 >= pg2, and not
 //	                 the dual-clip bound); 0 where the clip, the dual-clip
 //	                 bound or the log-ratio clamp is in force
-//	dkl/dl = 1 (k1), l - l_ref (k2), 1 - exp(d) (k3; 0 where clamped)
+//	dkl/dl = 1 (k1), l - l_ref (k2), 1 - exp(d) (k3; 0 where clamped);
+//	         l - l_ref for every "+" type (k3+: k3's value, k2's gradient)
 //
 // An empty batch, or one whose masks sum to 0, has loss 0 and zero
 // gradients. Inputs must be finite and consistent in length; an error says
@@ -225,7 +310,7 @@ func Loss(cfg LossConfig, batch []SeqInput) (LossResult, error) {
 	if hi == 0 {
 		hi = 0.2
 	}
-	kind, _ := klKind(cfg.KLType)
+	kind, straight, _ := klKind(cfg.KLType)
 	useKL := cfg.KLCoef > 0
 
 	// Aggregation weights a[i][t] (without the mask) and the token total.
@@ -275,15 +360,17 @@ func Loss(cfg LossConfig, batch []SeqInput) (LossResult, error) {
 	for i, s := range batch {
 		a := agg(i)
 		A := s.Advantage
+		olds := s.OldLogprobs
+		if olds == nil {
+			olds = s.Logprobs
+		}
+		w, capped := ISWeights(cfg, olds, s.SamplerLogprobs, s.Mask)
 		for t, l := range s.Logprobs {
 			m := mask(s, t)
 			if m == 0 {
 				continue
 			}
-			lOld := l
-			if s.OldLogprobs != nil {
-				lOld = s.OldLogprobs[t]
-			}
+			lOld := olds[t]
 			// verl clamps the log-ratio to [-20, 20] before exp; beyond it
 			// the ratio is constant.
 			logRatio := l - lOld
@@ -308,19 +395,14 @@ func Loss(cfg LossConfig, batch []SeqInput) (LossResult, error) {
 			case A < 0 && rho < 1-lo:
 				st.ClipFracLow += m
 			}
-			w := 1.0
-			if cfg.TISCap > 0 {
-				w = math.Exp(lOld - s.SamplerLogprobs[t])
-				if w > cfg.TISCap {
-					w = cfg.TISCap
-					st.TISCappedFrac += m
-				}
+			if capped[t] {
+				st.TISCappedFrac += m
 			}
-			st.TISWeightMean += m * w
-			res.PGLoss += a * m * w * pg
-			g := w * dpg
+			st.TISWeightMean += m * w[t]
+			res.PGLoss += a * m * w[t] * pg
+			g := w[t] * dpg
 			if s.RefLogprobs != nil {
-				kl, dkl := klEstimate(kind, l, s.RefLogprobs[t])
+				kl, dkl := klEstimate(kind, straight, l, s.RefLogprobs[t])
 				st.KLMean += m * kl
 				if useKL {
 					res.KLLoss += a * m * kl
@@ -351,7 +433,15 @@ func mask(s SeqInput, t int) float64 {
 
 // klEstimate returns the per-token KL estimate of the policy against the
 // reference and its derivative with respect to the policy's logprob l.
-func klEstimate(kind string, l, ref float64) (kl, dkl float64) {
+func klEstimate(kind string, straight bool, l, ref float64) (kl, dkl float64) {
+	kl, dkl = klValue(kind, l, ref)
+	if straight {
+		dkl = l - ref
+	}
+	return kl, dkl
+}
+
+func klValue(kind string, l, ref float64) (kl, dkl float64) {
 	switch kind {
 	case KLK1:
 		return l - ref, 1
@@ -373,11 +463,11 @@ func klEstimate(kind string, l, ref float64) (kl, dkl float64) {
 // derivative with respect to the policy logprob. k2 and k3 are never
 // negative.
 func KL(kind string, logprob, refLogprob float64) (kl, dkl float64, err error) {
-	k, err := klKind(kind)
+	k, straight, err := klKind(kind)
 	if err != nil {
 		return 0, 0, err
 	}
-	kl, dkl = klEstimate(k, logprob, refLogprob)
+	kl, dkl = klEstimate(k, straight, logprob, refLogprob)
 	return kl, dkl, nil
 }
 

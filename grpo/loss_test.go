@@ -127,14 +127,22 @@ func TestLossKLGolden(t *testing.T) {
 		{"low_var_kl", -2, 0.5 / math.E, 0.5 * (1 - 1/math.E)},
 		{"", -2, 0.5 / math.E, 0.5 * (1 - 1/math.E)},
 		{"k3", 5, 5, 0},
+		// Straight-through: k3's value, k2's gradient l - ref = 1 (so 0.5
+		// with the coefficient), even where k3 is clamped.
+		{"k3+", -2, 0.5 / math.E, 0.5},
+		{"low_var_kl+", -2, 0.5 / math.E, 0.5},
+		{"k3+", 5, 5, 0.5 * (-1 - 5)},
+		{"k1+", -2, 0.5, 0.5},
 	} {
 		res := checkLoss(t, c.kind, LossConfig{KLType: c.kind, KLCoef: 0.5}, batch(c.ref), c.loss, [][]float64{{c.grad}})
 		if !near(res.KLLoss*0.5, c.loss) {
 			t.Errorf("%s: KLLoss %v", c.kind, res.KLLoss)
 		}
 	}
-	if _, err := Loss(LossConfig{KLType: "k4"}, nil); err == nil {
-		t.Error("unknown KL type accepted")
+	for _, bad := range []string{"k4", "+", "k4+", "k3++"} {
+		if _, err := Loss(LossConfig{KLType: bad}, nil); err == nil {
+			t.Errorf("KL type %q accepted", bad)
+		}
 	}
 }
 
@@ -151,6 +159,44 @@ func TestLossTISGolden(t *testing.T) {
 	}
 	if _, err := Loss(LossConfig{TISCap: 2}, []SeqInput{{Logprobs: []float64{-1}}}); err == nil {
 		t.Error("TIS without sampler logprobs accepted")
+	}
+}
+
+func TestISWeightsGolden(t *testing.T) {
+	// d = old - sampler per token: 0.5, 1.2, -0.3 (sum 1.4); cap 2 (log 0.693).
+	old := []float64{-1, -0.8, -2.3}
+	sampler := []float64{-1.5, -2, -2}
+	e := math.Exp
+	for _, c := range []struct {
+		mode   string
+		cap    float64
+		mask   []float64
+		w      []float64
+		capped []bool
+	}{
+		{"", 0, nil, []float64{1, 1, 1}, []bool{false, false, false}},
+		{"", 2, nil, []float64{e(0.5), 2, e(-0.3)}, []bool{false, true, false}},
+		{ISTokenTruncate, 2, nil, []float64{e(0.5), 2, e(-0.3)}, []bool{false, true, false}},
+		{ISTokenMask, 2, nil, []float64{e(0.5), 0, e(-0.3)}, []bool{false, true, false}},
+		{ISSequenceTruncate, 2, nil, []float64{2, 2, 2}, []bool{true, true, true}},
+		{ISSequenceMask, 2, nil, []float64{0, 0, 0}, []bool{true, true, true}},
+		{ISSequenceTruncate, 5, nil, []float64{e(1.4), e(1.4), e(1.4)}, []bool{false, false, false}},
+		// The mask weighs the sequence's log-ratio: D = 0.5 - 0.3 = 0.2.
+		{ISSequenceMask, 2, []float64{1, 0, 1}, []float64{e(0.2), e(0.2), e(0.2)}, []bool{false, false, false}},
+	} {
+		w, capped := ISWeights(LossConfig{TISCap: c.cap, ISMode: c.mode}, old, sampler, c.mask)
+		for t2 := range w {
+			if !near(w[t2], c.w[t2]) || capped[t2] != c.capped[t2] {
+				t.Errorf("%q cap %v mask %v: weights %v capped %v, want %v %v", c.mode, c.cap, c.mask, w, capped, c.w, c.capped)
+				break
+			}
+		}
+	}
+	// A sequence masked out contributes no policy gradient.
+	batch := []SeqInput{{Logprobs: old, OldLogprobs: old, SamplerLogprobs: sampler, Advantage: 1}}
+	res := checkLoss(t, "sequence_mask", LossConfig{TISCap: 2, ISMode: ISSequenceMask}, batch, 0, [][]float64{{0, 0, 0}})
+	if !near(res.Stats.TISCappedFrac, 1) || res.Stats.TISWeightMean != 0 {
+		t.Errorf("sequence_mask stats %+v", res.Stats)
 	}
 }
 
@@ -174,7 +220,7 @@ func TestLossEdgeCases(t *testing.T) {
 			t.Errorf("bad input %+v accepted", bad)
 		}
 	}
-	for _, cfg := range []LossConfig{{ClipRatioLow: 1}, {ClipRatioC: 1}, {LossAggMode: "sum"}, {KLCoef: -1}, {TISCap: math.NaN()}} {
+	for _, cfg := range []LossConfig{{ClipRatioLow: 1}, {ClipRatioC: 1}, {LossAggMode: "sum"}, {KLCoef: -1}, {TISCap: math.NaN()}, {ISMode: "sequence"}} {
 		if cfg.Validate() == nil {
 			t.Errorf("config %+v accepted", cfg)
 		}
@@ -239,8 +285,10 @@ func TestLossGradientFiniteDifference(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const h = 1e-6
 	for _, mode := range []string{AggTokenMean, AggSeqMeanTokenSum, AggSeqMeanTokenMean, AggSeqMeanTokenSumNorm} {
-		for _, kl := range []string{KLK1, KLK2, KLK3} {
-			cfg := LossConfig{ClipRatioLow: 0.2, ClipRatioHigh: 0.28, ClipRatioC: 3, LossAggMode: mode, KLType: kl, KLCoef: 0.1, TISCap: 2}
+		for _, v := range []struct{ kl, is string }{{KLK1, ""}, {KLK2, ""}, {KLK3, ""},
+			{KLK3, ISTokenMask}, {KLK3, ISSequenceTruncate}, {KLK2, ISSequenceMask}} {
+			kl := v.kl
+			cfg := LossConfig{ClipRatioLow: 0.2, ClipRatioHigh: 0.28, ClipRatioC: 3, LossAggMode: mode, KLType: kl, KLCoef: 0.1, TISCap: 2, ISMode: v.is}
 			for trial := 0; trial < 20; trial++ {
 				batch := randomBatch(r, cfg)
 				res, err := Loss(cfg, batch)

@@ -31,9 +31,9 @@ type tokenTerm struct {
 }
 
 // grpoToken is the per-token term of grpo.Loss: policy gradient weighted by
-// the TIS weight plus the KL term (both later multiplied by the token's
-// aggregation weight and mask).
-func grpoToken(cfg grpo.LossConfig, adv, logp, old, sampler, ref float64, withRef bool) tokenTerm {
+// the importance weight is (grpo.ISWeights) plus the KL term (both later
+// multiplied by the token's aggregation weight and mask).
+func grpoToken(cfg grpo.LossConfig, adv, logp, old, is, ref float64, withRef bool) tokenTerm {
 	lo, hi := cfg.ClipRatioLow, cfg.ClipRatioHigh
 	if lo == 0 {
 		lo = 0.2
@@ -51,11 +51,9 @@ func grpoToken(cfg grpo.LossConfig, adv, logp, old, sampler, ref float64, withRe
 	if cfg.ClipRatioC > 0 && adv < 0 && -adv*cfg.ClipRatioC < tt.loss {
 		tt.loss, tt.dlogp, tt.clipped = -adv*cfg.ClipRatioC, 0, true
 	}
-	if cfg.TISCap > 0 {
-		tt.is = math.Min(math.Exp(old-sampler), cfg.TISCap)
-		tt.loss *= tt.is
-		tt.dlogp *= tt.is
-	}
+	tt.is = is
+	tt.loss *= is
+	tt.dlogp *= is
 	if withRef {
 		// The error was ruled out by LossConfig.Validate.
 		kl, dkl, _ := grpo.KL(cfg.KLType, logp, ref)

@@ -17,11 +17,14 @@ func relClose(a, b, rel float64) bool {
 func lossConfigs() []grpo.LossConfig {
 	var out []grpo.LossConfig
 	for _, agg := range []string{grpo.AggTokenMean, grpo.AggSeqMeanTokenMean, grpo.AggSeqMeanTokenSum, grpo.AggSeqMeanTokenSumNorm} {
-		for _, kl := range []string{"k1", "k2", "k3"} {
+		for _, kl := range []string{"k1", "k2", "k3", "k3+"} {
 			out = append(out,
 				grpo.LossConfig{LossAggMode: agg, KLType: kl, KLCoef: 0.2},
 				grpo.LossConfig{ClipRatioLow: 0.1, ClipRatioHigh: 0.28, ClipRatioC: 3, LossAggMode: agg, KLType: kl, KLCoef: 0.05, TISCap: 2},
 			)
+		}
+		for _, mode := range []string{grpo.ISTokenMask, grpo.ISSequenceTruncate, grpo.ISSequenceMask} {
+			out = append(out, grpo.LossConfig{LossAggMode: agg, KLType: "k2", KLCoef: 0.1, TISCap: 1.5, ISMode: mode})
 		}
 		out = append(out, grpo.LossConfig{LossAggMode: agg, LossScaleFactor: 7, ClipRatioC: 1.5})
 	}
@@ -34,7 +37,7 @@ func lossConfigs() []grpo.LossConfig {
 func TestTokenLossMatchesGRPO(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for ci, cfg := range lossConfigs() {
-		t.Run(fmt.Sprintf("%d-%s-%s", ci, cfg.LossAggMode, cfg.KLType), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%d-%s-%s-%s", ci, cfg.LossAggMode, cfg.KLType, cfg.ISMode), func(t *testing.T) {
 			var batch []grpo.SeqInput
 			for i := 0; i < 5; i++ {
 				n := 1 + r.IntN(8)
@@ -62,8 +65,9 @@ func TestTokenLossMatchesGRPO(t *testing.T) {
 			f := aggWeights(cfg.LossAggMode, cfg.LossScaleFactor, counts, maxLen)
 			loss := 0.0
 			for i, s := range batch {
+				isw, _ := grpo.ISWeights(cfg, s.OldLogprobs, s.SamplerLogprobs, s.Mask)
 				for k, l := range s.Logprobs {
-					tt := grpoToken(cfg, s.Advantage, l, s.OldLogprobs[k], s.SamplerLogprobs[k], s.RefLogprobs[k], cfg.KLCoef > 0)
+					tt := grpoToken(cfg, s.Advantage, l, s.OldLogprobs[k], isw[k], s.RefLogprobs[k], cfg.KLCoef > 0)
 					loss += f[i] * s.Mask[k] * tt.loss
 					g := f[i] * s.Mask[k] * tt.dlogp
 					if !relClose(g, want.Grad[i][k], 1e-6) {

@@ -22,9 +22,9 @@ type Sequence struct {
 	SamplerLogprobs []float64 `json:"sampler_logprobs,omitempty"`
 	// OldLogprobs are the old policy's (the training weights that sampled,
 	// recomputed by the trainer). The ratio is taken to them, and the
-	// truncated importance weight min(exp(Old - Sampler), TISCap) corrects
-	// the sampler/trainer mismatch. nil: the ratio is taken to
-	// SamplerLogprobs (the TIS weight is then 1).
+	// importance weight of grpo.ISWeights (min(exp(Old - Sampler), TISCap)
+	// per token by default) corrects the sampler/trainer mismatch. nil: the
+	// ratio is taken to SamplerLogprobs (the importance weight is then 1).
 	OldLogprobs []float64 `json:"old_logprobs,omitempty"`
 	// RefLogprobs are the reference policy's log-probabilities; when nil and
 	// the KL coefficient is positive, the trainer's frozen reference model
@@ -397,6 +397,14 @@ func (t *Trainer) refLogprobs(s Sequence, loss Loss, ids, rows []int) ([]float64
 func tokenGrads(s Sequence, loss Loss, f float64, logp, ref []float64, st *Stats) []float64 {
 	withRef := loss.Kind == LossGRPO && loss.GRPO.KLCoef > 0
 	dlogp := make([]float64, len(s.Completion))
+	var isw []float64
+	if loss.Kind == LossGRPO {
+		old := s.OldLogprobs
+		if old == nil {
+			old = s.SamplerLogprobs
+		}
+		isw, _ = grpo.ISWeights(loss.GRPO, old, s.SamplerLogprobs, s.Mask)
+	}
 	for r := range s.Completion {
 		mask := 1.0
 		if s.Mask != nil {
@@ -417,7 +425,7 @@ func tokenGrads(s Sequence, loss Loss, f float64, logp, ref []float64, st *Stats
 			if withRef {
 				rl = ref[r]
 			}
-			tt = grpoToken(loss.GRPO, s.Advantage, logp[r], old, s.SamplerLogprobs[r], rl, withRef)
+			tt = grpoToken(loss.GRPO, s.Advantage, logp[r], old, isw[r], rl, withRef)
 			st.SamplerLogprobDiff += math.Abs(logp[r] - s.SamplerLogprobs[r])
 			st.RatioMean += tt.ratio
 			st.KL += tt.kl
