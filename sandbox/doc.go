@@ -141,6 +141,16 @@
 //	                                          process, flat worker memory (exit 1 otherwise)
 //	TABLER1_LONG=1 go test -run Soak ./sandbox/   the same soak as a test (TABLER1_SOAK_JOBS=N)
 //
+// # Identical jobs
+//
+// Dedup wraps an Executor so that identical jobs (code, tables, limits)
+// run once: concurrent ones wait for the first, later ones get its result
+// (Result.Reused) while it is among the last 4096 kept. Every worker sets
+// PYTHONHASHSEED=0 and seeds random and numpy.random with 0, so a table
+// program's output does not depend on which worker ran it or whether it ran
+// again. The trainer (sandbox.dedup, on by default) and tabler1 eval use
+// it; the bench measures the Pool alone.
+//
 // # Remote executor
 //
 // Remote sends jobs to a SandboxFusion /run_code endpoint: the tables go as

@@ -69,6 +69,9 @@ type Result struct {
 	CPU             time.Duration  `json:"cpu_ns"`
 	PeakMemoryBytes int64          `json:"peak_memory_bytes"`
 	Table           *layouts.Table `json:"table,omitempty"`
+	// Reused says the result is that of an identical job run earlier (see
+	// Dedup): no process ran for this one.
+	Reused bool `json:"reused,omitempty"`
 }
 
 // Answer is the program's answer by the execution contract: the last

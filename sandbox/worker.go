@@ -34,6 +34,7 @@ func workerEnv() []string {
 		"MKL_NUM_THREADS=1",
 		"NUMEXPR_MAX_THREADS=1",
 		"PYTHONDONTWRITEBYTECODE=1",
+		"PYTHONHASHSEED=0", // the same str hashes (and set order) in every worker: see Dedup
 		"PYTHONMALLOC=malloc",
 		"GLIBC_TUNABLES=glibc.malloc.hugetlb=1",
 	}

@@ -129,7 +129,13 @@ type SandboxConfig struct {
 	Python string `yaml:"python" json:"python,omitempty"`
 	// URL, when set, sends programs to a remote sandbox service instead.
 	URL string `yaml:"url" json:"url,omitempty"`
+	// Dedup runs identical programs on identical tables once and shares the
+	// result (sandbox.Dedup); nil means true.
+	Dedup *bool `yaml:"dedup" json:"dedup,omitempty"`
 }
+
+// dedup reports whether identical programs share one execution.
+func (c SandboxConfig) dedup() bool { return c.Dedup == nil || *c.Dedup }
 
 // DataConfig lists where training questions come from.
 type DataConfig struct {

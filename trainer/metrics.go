@@ -47,7 +47,12 @@ type StepMetrics struct {
 	// program) failed, SandboxErrorGroups groups dropped because fewer
 	// than two samples were left; MaskedSamples counts samples kept in
 	// their group's baseline but left out of the loss.
-	SandboxErrors      int `json:"sandbox_errors"`
+	SandboxErrors int `json:"sandbox_errors"`
+	// SandboxRuns counts the programs (perturbed reruns included) the
+	// sandbox ran, SandboxReused those answered with the result of an
+	// identical program (sandbox.dedup).
+	SandboxRuns        int `json:"sandbox_runs"`
+	SandboxReused      int `json:"sandbox_reused"`
 	SandboxErrorGroups int `json:"sandbox_error_groups,omitempty"`
 	MaskedSamples      int `json:"masked_samples"`
 	// Asynchronous stages: groups dropped for being more than

@@ -98,6 +98,9 @@ func Setup(ctx context.Context, cfg *Config, o Options) (*Trainer, func() error,
 		d.Executor = pool
 		log.Info("sandbox ready", zap.Int("workers", pool.Workers()), zap.Stringer("isolation", pool.Isolation()))
 	}
+	if d.Executor != nil && cfg.Sandbox.dedup() {
+		d.Executor = &sandbox.Dedup{Exec: d.Executor}
+	}
 	if cfg.hasGRPO() {
 		r := cfg.Rollout
 		pool, err := rollout.NewPool(rollout.PoolConfig{Endpoints: endpoints, Model: modelName, MaxConcurrency: r.Concurrency,

@@ -50,6 +50,7 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeli
 		if err != nil {
 			return m, nil, err
 		}
+		countExecutions(groups, &m)
 		groups = dropSandboxErrors(groups, &m)
 		if err := finishGroups(st, groups, &m); err != nil {
 			return m, nil, err
@@ -211,6 +212,25 @@ func finishGroups(st StageConfig, kept [][]Sample, m *StepMetrics) error {
 	}
 	m.Groups = len(kept)
 	return nil
+}
+
+// countExecutions counts the step's programs the sandbox ran and those
+// answered with an identical program's result (sandbox.Dedup), perturbed
+// reruns included.
+func countExecutions(groups [][]Sample, m *StepMetrics) {
+	for _, g := range groups {
+		for _, s := range g {
+			for _, r := range []*sandbox.Result{s.Exec, s.Perturbed} {
+				switch {
+				case r == nil:
+				case r.Reused:
+					m.SandboxReused++
+				default:
+					m.SandboxRuns++
+				}
+			}
+		}
+	}
 }
 
 // dropSandboxErrors removes the samples whose program the sandbox failed to

@@ -145,7 +145,7 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("starting the sandbox for %s mode (use --mode text to run without programs): %w", rc.Mode, err)
 		}
 		defer sb.Close()
-		cfg.Executor = sb
+		cfg.Executor = &sandbox.Dedup{Exec: sb} // K samples often write the same program
 	}
 	cache, err := eval.OpenCache(rc.Out, rc.CacheSettings())
 	if err != nil {

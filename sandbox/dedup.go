@@ -1,0 +1,190 @@
+package sandbox
+
+import (
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+
+	"tabler1/layouts"
+)
+
+// Dedup is an Executor that runs identical jobs once. A job whose code,
+// tables, limits and ReturnTable equal those of a job in flight waits for
+// that job's result; one equal to a recently finished job gets its result
+// again, marked Result.Reused. Each execution is still a fresh process of
+// the wrapped executor: what Dedup saves is running the same program on the
+// same table twice, which RL does all the time (the G samples of a group
+// share a table, and a policy that has learnt a question writes the same
+// program for most of them).
+//
+// Reuse is exact for deterministic programs, which table programs are: the
+// local pool starts every job from the same random seeds and string-hash
+// seed. A program whose output depends on the clock, its pid or memory
+// addresses gets the first execution's output for as long as the result is
+// kept. Only outcomes that follow from the program and its input are kept
+// (ok, syntax_error, runtime_error, memory_exceeded, output_exceeded);
+// timeouts, kills and sandbox errors are not, and a waiting job whose
+// leader ended that way runs itself.
+//
+// The zero value is not usable: set Exec. Dedup is safe for concurrent use.
+type Dedup struct {
+	// Exec runs the jobs.
+	Exec Executor
+	// Size is the number of finished results kept, least recently used
+	// dropped first (default 4096).
+	Size int
+
+	mu       sync.Mutex
+	inflight map[dedupKey]*dedupCall
+	done     map[dedupKey]*list.Element // of dedupEntry
+	order    *list.List
+	runs     atomic.Int64
+	reused   atomic.Int64
+}
+
+type dedupKey [sha256.Size]byte
+
+type dedupCall struct {
+	finished chan struct{}
+	res      Result
+}
+
+type dedupEntry struct {
+	key dedupKey
+	res Result
+}
+
+// DedupStats counts what a Dedup did.
+type DedupStats struct {
+	Runs   int64 `json:"runs"`   // jobs the wrapped executor ran
+	Reused int64 `json:"reused"` // jobs answered with an earlier result
+}
+
+// Stats returns the counts so far.
+func (d *Dedup) Stats() DedupStats {
+	return DedupStats{Runs: d.runs.Load(), Reused: d.reused.Load()}
+}
+
+// Run runs job, or answers it with the result of an identical one.
+func (d *Dedup) Run(ctx context.Context, job Job) Result {
+	key, ok := jobKey(job)
+	if !ok {
+		d.runs.Add(1)
+		return d.Exec.Run(ctx, job)
+	}
+	d.mu.Lock()
+	if d.inflight == nil {
+		d.inflight, d.done, d.order = map[dedupKey]*dedupCall{}, map[dedupKey]*list.Element{}, list.New()
+	}
+	if el, ok := d.done[key]; ok {
+		d.order.MoveToFront(el)
+		res := el.Value.(dedupEntry).res
+		d.mu.Unlock()
+		d.reused.Add(1)
+		return reused(res)
+	}
+	if c, ok := d.inflight[key]; ok {
+		d.mu.Unlock()
+		select {
+		case <-c.finished:
+		case <-ctx.Done():
+			return Result{Status: StatusKilled, Detail: "cancelled while waiting for an identical job: " + ctx.Err().Error()}
+		}
+		if keepable(c.res.Status) {
+			d.reused.Add(1)
+			return reused(c.res)
+		}
+		d.runs.Add(1)
+		return d.Exec.Run(ctx, job)
+	}
+	c := &dedupCall{finished: make(chan struct{})}
+	d.inflight[key] = c
+	d.mu.Unlock()
+
+	d.runs.Add(1)
+	c.res = d.Exec.Run(ctx, job)
+	d.mu.Lock()
+	delete(d.inflight, key)
+	if keepable(c.res.Status) {
+		d.done[key] = d.order.PushFront(dedupEntry{key: key, res: c.res})
+		size := d.Size
+		if size <= 0 {
+			size = 4096
+		}
+		for d.order.Len() > size {
+			last := d.order.Back()
+			delete(d.done, last.Value.(dedupEntry).key)
+			d.order.Remove(last)
+		}
+	}
+	d.mu.Unlock()
+	close(c.finished)
+	return c.res
+}
+
+// keepable reports whether an outcome follows from the program and its
+// input alone, so that an identical job would end the same way.
+func keepable(s Status) bool {
+	switch s {
+	case StatusOK, StatusSyntaxError, StatusRuntimeError, StatusMemoryExceeded, StatusOutputExceeded:
+		return true
+	}
+	return false
+}
+
+// reused returns a copy of r for another caller: marked, and with its own
+// copy of the returned table, which the caller may change.
+func reused(r Result) Result {
+	r.Reused = true
+	r.Table = r.Table.Clone()
+	return r
+}
+
+// jobKey is a digest of everything that decides a job's outcome; ok is
+// false when a table cannot be encoded (the job then runs as it is, and the
+// executor reports the problem).
+func jobKey(job Job) (dedupKey, bool) {
+	h := sha256.New()
+	field := func(b []byte) {
+		var n [8]byte
+		binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	table := func(t *layouts.Table) bool {
+		if t == nil {
+			field(nil)
+			return true
+		}
+		b, err := json.Marshal(t)
+		if err != nil {
+			return false
+		}
+		field(b)
+		return true
+	}
+	field([]byte(job.Code))
+	if !table(job.Table) {
+		return dedupKey{}, false
+	}
+	// Extra tables in name order (encoding/json sorts map keys).
+	extra, err := json.Marshal(job.Extra)
+	if err != nil {
+		return dedupKey{}, false
+	}
+	field(extra)
+	lim, _ := json.Marshal(job.Limits)
+	field(lim)
+	if job.ReturnTable {
+		field([]byte{1})
+	} else {
+		field([]byte{0})
+	}
+	var k dedupKey
+	h.Sum(k[:0])
+	return k, true
+}

@@ -1,0 +1,214 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"tabler1/layouts"
+)
+
+// countingExec answers every job with its code as stdout and the status
+// the code names, counting runs; gate, when set, holds each run until
+// closed.
+type countingExec struct {
+	runs atomic.Int64
+	gate chan struct{}
+}
+
+func (c *countingExec) Run(ctx context.Context, job Job) Result {
+	c.runs.Add(1)
+	if c.gate != nil {
+		select {
+		case <-c.gate:
+		case <-ctx.Done():
+			return Result{Status: StatusKilled}
+		}
+	}
+	st := StatusOK
+	switch job.Code {
+	case "timeout":
+		st = StatusTimeout
+	case "error":
+		st = StatusRuntimeError
+	}
+	res := Result{Status: st, Stdout: job.Code}
+	if job.ReturnTable && job.Table != nil {
+		t := *job.Table
+		res.Table = &t
+	}
+	return res
+}
+
+func TestDedupRunsIdenticalJobsOnce(t *testing.T) {
+	tab := &layouts.Table{Header: [][]string{{"a"}}, Rows: [][]string{{"1"}}}
+	other := &layouts.Table{Header: [][]string{{"a"}}, Rows: [][]string{{"2"}}}
+	base := Job{Code: "print(1)", Table: tab}
+	for _, c := range []struct {
+		name   string
+		second Job
+		runs   int64
+	}{
+		{"same job", base, 1},
+		{"same table content, another pointer", Job{Code: "print(1)", Table: &layouts.Table{Header: [][]string{{"a"}}, Rows: [][]string{{"1"}}}}, 1},
+		{"other code", Job{Code: "print(2)", Table: tab}, 2},
+		{"other table", Job{Code: "print(1)", Table: other}, 2},
+		{"other limits", Job{Code: "print(1)", Table: tab, Limits: Limits{Wall: time.Second}}, 2},
+		{"return table", Job{Code: "print(1)", Table: tab, ReturnTable: true}, 2},
+		{"extra table", Job{Code: "print(1)", Table: tab, Extra: map[string]*layouts.Table{"x": other}}, 2},
+		{"deterministic error", Job{Code: "error"}, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ex := &countingExec{}
+			d := &Dedup{Exec: ex}
+			ctx := context.Background()
+			first := d.Run(ctx, base)
+			got := d.Run(ctx, c.second)
+			if ex.runs.Load() != c.runs {
+				t.Fatalf("runs %d, want %d", ex.runs.Load(), c.runs)
+			}
+			if first.Reused || got.Reused != (c.runs == 1) {
+				t.Fatalf("reused: first %v, second %v", first.Reused, got.Reused)
+			}
+			if st := d.Stats(); st.Runs != c.runs || st.Runs+st.Reused != 2 {
+				t.Fatalf("stats %+v", st)
+			}
+		})
+	}
+}
+
+func TestDedupKeepsDeterministicOutcomesOnly(t *testing.T) {
+	ex := &countingExec{}
+	d := &Dedup{Exec: ex}
+	ctx := context.Background()
+	for range 3 {
+		d.Run(ctx, Job{Code: "error"})
+		if r := d.Run(ctx, Job{Code: "timeout"}); r.Reused {
+			t.Fatal("a timeout was reused")
+		}
+	}
+	if n := ex.runs.Load(); n != 1+3 {
+		t.Fatalf("runs %d, want 4 (the runtime error once, every timeout)", n)
+	}
+}
+
+func TestDedupCoalescesConcurrentJobs(t *testing.T) {
+	ex := &countingExec{gate: make(chan struct{})}
+	d := &Dedup{Exec: ex}
+	const n = 16
+	var wg sync.WaitGroup
+	results := make([]Result, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = d.Run(context.Background(), Job{Code: "same"})
+		}()
+	}
+	for ex.runs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // let the others queue behind the first
+	close(ex.gate)
+	wg.Wait()
+	reused := 0
+	for _, r := range results {
+		if r.Status != StatusOK || r.Stdout != "same" {
+			t.Fatalf("result %+v", r)
+		}
+		if r.Reused {
+			reused++
+		}
+	}
+	if ex.runs.Load() != 1 || reused != n-1 {
+		t.Fatalf("runs %d, reused %d; want 1 and %d", ex.runs.Load(), reused, n-1)
+	}
+}
+
+func TestDedupFollowersRunWhenTheLeaderIsKilled(t *testing.T) {
+	ex := &countingExec{gate: make(chan struct{})}
+	d := &Dedup{Exec: ex}
+	leaderCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan Result)
+	go func() { done <- d.Run(leaderCtx, Job{Code: "x"}) }()
+	for ex.runs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	follower := make(chan Result)
+	go func() { follower <- d.Run(context.Background(), Job{Code: "x"}) }()
+	time.Sleep(20 * time.Millisecond)
+	cancel() // the leader ends killed, which is not kept
+	if r := <-done; r.Status != StatusKilled {
+		t.Fatalf("leader %s", r.Status)
+	}
+	close(ex.gate)
+	if r := <-follower; r.Status != StatusOK || r.Reused {
+		t.Fatalf("follower %+v, want its own ok run", r)
+	}
+	// A waiting job whose own context ends is killed, not left waiting.
+	ex2 := &countingExec{gate: make(chan struct{})}
+	d2 := &Dedup{Exec: ex2}
+	go d2.Run(context.Background(), Job{Code: "y"})
+	for ex2.runs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel2 := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel2()
+	if r := d2.Run(ctx, Job{Code: "y"}); r.Status != StatusKilled {
+		t.Fatalf("waiting job with a done context: %s", r.Status)
+	}
+	close(ex2.gate)
+}
+
+func TestDedupEvictsLeastRecentlyUsed(t *testing.T) {
+	ex := &countingExec{}
+	d := &Dedup{Exec: ex, Size: 2}
+	ctx := context.Background()
+	run := func(code string) bool { return d.Run(ctx, Job{Code: code}).Reused }
+	run("a")
+	run("b")
+	run("a") // a is now the most recent
+	run("c") // evicts b
+	if !run("a") || run("b") {
+		t.Fatalf("after a, b, a, c with room for 2: a should be kept and b evicted")
+	}
+}
+
+func TestDedupReturnsItsOwnTableCopy(t *testing.T) {
+	d := &Dedup{Exec: &countingExec{}}
+	job := Job{Code: "t", Table: &layouts.Table{Header: [][]string{{"a"}}, Rows: [][]string{{"1"}}}, ReturnTable: true}
+	d.Run(context.Background(), job)
+	r1 := d.Run(context.Background(), job)
+	r1.Table.Rows[0][0] = "changed"
+	if r2 := d.Run(context.Background(), job); r2.Table.Rows[0][0] != "1" {
+		t.Fatalf("a caller's change reached another caller's table: %q", r2.Table.Rows[0][0])
+	}
+}
+
+// TestJobsAreDeterministicAcrossWorkers backs Dedup's premise on the real
+// pool: random draws, string hashes and set order are the same whichever
+// worker runs the job.
+func TestJobsAreDeterministicAcrossWorkers(t *testing.T) {
+	p := pool(t)
+	code := "import random\nprint(random.random(), np.random.rand(), hash('table'), list({'x', 'y', 'z', 'w'}))\n"
+	outs := map[string]bool{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range 4 * p.Workers() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := p.Run(context.Background(), Job{Code: code})
+			mu.Lock()
+			outs[fmt.Sprintf("%s %s", r.Status, r.Stdout)] = true
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(outs) != 1 {
+		t.Fatalf("%d different outputs, want 1: %v", len(outs), outs)
+	}
+}
