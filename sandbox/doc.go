@@ -52,8 +52,10 @@
 // session (its own process group); stdin from /dev/null, stdout, stderr and
 // a status channel to three fresh memory files (memfd) sealed at
 // Limits.OutputBytes (16 MiB for the status channel, which carries a
-// returned table) rounded up to a page: a write past that fails with EPERM,
-// and output over the cap is output_exceeded. Files rather than pipes so
+// returned table) rounded up to a page. sys.stdout and sys.stderr kill the
+// job when a write finds their file full; a direct os.write past the end
+// fails with EPERM. Output over the cap is output_exceeded (also when the
+// wall-clock limit passed too). Files rather than pipes so
 // that the worker reads nothing while the child runs: it blocks in wait4
 // and writes none of the memory it shares with the child (every page it
 // wrote would be copied). Every other descriptor is closed; rlimits on

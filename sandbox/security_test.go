@@ -80,6 +80,14 @@ func battery(listenPort int, gopid int, nonce string) []hostile {
 				}
 			}},
 		{name: "a gigabyte to stderr", slow: true, code: "import sys\nwhile True:\n    sys.stderr.write('e' * 65536)", want: st(StatusOutputExceeded)},
+		// Ended at the cap, not left printing until the wall-clock limit.
+		{name: "prints on past the cap, catching errors", slow: true, code: "while True:\n    try:\n        print('x' * 1000)\n    except BaseException:\n        pass", want: st(StatusOutputExceeded),
+			check: func(t *testing.T, r Result) {
+				if r.Wall > 5*time.Second {
+					t.Errorf("ran %v before it was stopped", r.Wall)
+				}
+			}},
+		{name: "os.write past the cap", slow: true, code: "import os\nfor _ in range(1000):\n    try:\n        os.write(1, b'z' * 4096)\n    except OSError:\n        pass", want: st(StatusOutputExceeded)},
 		{name: "one enormous line", slow: true, code: "print('y' * (1 << 28))", want: st(StatusOutputExceeded, StatusMemoryExceeded)},
 		{name: "socket to a loopback port", code: fmt.Sprintf("import socket\ns = socket.create_connection(('127.0.0.1', %d), timeout=2)\ns.sendall(b'pwned')", listenPort), want: st(StatusRuntimeError)},
 		{name: "socket to a public address (no route in the namespace)", code: "import socket\ns = socket.socket()\ns.settimeout(2)\ns.connect(('192.0.2.1', 80))", want: st(StatusRuntimeError), needs: netns, check: stderrHas("Network is unreachable")},

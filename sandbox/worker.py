@@ -126,6 +126,7 @@ import collections  # noqa: E402
 import fcntl  # noqa: E402
 import gc  # noqa: E402
 import hashlib  # noqa: E402
+import io  # noqa: E402
 import resource  # noqa: E402
 import select  # noqa: E402
 import shutil  # noqa: E402
@@ -816,11 +817,15 @@ def run_job(req):
     if dropped is not None:
         os.waitpid(dropped, 0)
     _drop_workdir(workdir)
-    reason = "timeout" if _job["timeout"] else None
+    # Too much output is the cause when it comes with a timeout: a program
+    # that keeps printing past the cap through its own writer runs on.
+    reason = None
     if len(out) > cap or len(err) > cap:
-        reason = reason or "output"
-    if len(status) > TABLE_CAP:
-        reason = reason or "table"
+        reason = "output"
+    elif len(status) > TABLE_CAP:
+        reason = "table"
+    elif _job["timeout"]:
+        reason = "timeout"
     res = {"event": "done", "id": req["id"], "wall_ns": int(wall * 1e9),
            "cpu_ns": int((ru.ru_utime + ru.ru_stime) * 1e9),
            "peak_memory_bytes": max(ru.ru_maxrss * 1024, _cg_peak()),
@@ -1004,9 +1009,33 @@ try:
     _warm_up()
 except Exception as e:
     log("warm-up: %s: %s" % (type(e).__name__, e))
+class _CappedWriter(io.RawIOBase):
+    """A child's descriptor 1 or 2, a sealed memory file (see _seal). The
+    write that finds it full ends the job at once (output_exceeded) rather
+    than raising EPERM into the program, which could catch it and print on
+    until its wall-clock limit."""
+
+    def __init__(self, fd):
+        self._fd = fd
+
+    def writable(self):
+        return True
+
+    def fileno(self):
+        return self._fd
+
+    def write(self, b):
+        try:
+            return os.write(self._fd, b)
+        except PermissionError:
+            os.kill(os.getpid(), signal.SIGKILL)
+            raise
+
+
 # Made here, used only by children (see _confine).
-_STDIO = (open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False),
-          open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1))
+_STDIO = (io.TextIOWrapper(io.BufferedWriter(_CappedWriter(1)), encoding="utf-8", errors="backslashreplace"),
+          io.TextIOWrapper(io.BufferedWriter(_CappedWriter(2)), encoding="utf-8", errors="backslashreplace",
+                           line_buffering=True))
 if MOUNTNS:
     os.environ["HOME"] = "/tmp/job"  # see _make_workdir
     os.environ["TMPDIR"] = "/tmp"
