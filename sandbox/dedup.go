@@ -35,10 +35,13 @@ type Dedup struct {
 	// Exec runs the jobs.
 	Exec Executor
 	// Size is the number of finished results kept, least recently used
-	// dropped first (default 4096).
-	Size int
+	// dropped first (default 4096), and MaxBytes bounds their output and
+	// returned tables together (default 64 MiB).
+	Size     int
+	MaxBytes int64
 
 	mu       sync.Mutex
+	bytes    int64 // held by done
 	inflight map[dedupKey]*dedupCall
 	done     map[dedupKey]*list.Element // of dedupEntry
 	order    *list.List
@@ -54,8 +57,24 @@ type dedupCall struct {
 }
 
 type dedupEntry struct {
-	key dedupKey
-	res Result
+	key  dedupKey
+	res  Result
+	size int64
+}
+
+// resultBytes is roughly what a kept result holds.
+func resultBytes(r Result) int64 {
+	n := int64(len(r.Stdout) + len(r.Stderr) + len(r.Detail) + 256)
+	if r.Table != nil {
+		for _, rows := range [][][]string{r.Table.Header, r.Table.Rows} {
+			for _, row := range rows {
+				for _, c := range row {
+					n += int64(len(c)) + 16
+				}
+			}
+		}
+	}
+	return n
 }
 
 // DedupStats counts what a Dedup did.
@@ -110,14 +129,21 @@ func (d *Dedup) Run(ctx context.Context, job Job) Result {
 	d.mu.Lock()
 	delete(d.inflight, key)
 	if keepable(c.res.Status) {
-		d.done[key] = d.order.PushFront(dedupEntry{key: key, res: c.res})
-		size := d.Size
+		e := dedupEntry{key: key, res: c.res, size: resultBytes(c.res)}
+		d.done[key] = d.order.PushFront(e)
+		d.bytes += e.size
+		size, maxBytes := d.Size, d.MaxBytes
 		if size <= 0 {
 			size = 4096
 		}
-		for d.order.Len() > size {
+		if maxBytes <= 0 {
+			maxBytes = 64 << 20
+		}
+		for d.order.Len() > 0 && (d.order.Len() > size || d.bytes > maxBytes) {
 			last := d.order.Back()
-			delete(d.done, last.Value.(dedupEntry).key)
+			old := last.Value.(dedupEntry)
+			delete(d.done, old.key)
+			d.bytes -= old.size
 			d.order.Remove(last)
 		}
 	}

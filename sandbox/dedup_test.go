@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -174,6 +175,25 @@ func TestDedupEvictsLeastRecentlyUsed(t *testing.T) {
 	run("c") // evicts b
 	if !run("a") || run("b") {
 		t.Fatalf("after a, b, a, c with room for 2: a should be kept and b evicted")
+	}
+}
+
+func TestDedupBoundsTheBytesItKeeps(t *testing.T) {
+	ex := &countingExec{}
+	big := strings.Repeat("x", 1000)
+	d := &Dedup{Exec: ex, MaxBytes: 3000}
+	ctx := context.Background()
+	for _, code := range []string{big + "1", big + "2", big + "3", big + "4"} {
+		d.Run(ctx, Job{Code: code}) // stdout is the code: ~1.3 kB kept each
+	}
+	if d.Run(ctx, Job{Code: big + "1"}).Reused {
+		t.Error("the oldest result was kept past the byte budget")
+	}
+	if !d.Run(ctx, Job{Code: big + "4"}).Reused {
+		t.Error("the newest result was dropped")
+	}
+	if d.bytes > 3000 {
+		t.Errorf("holds %d bytes, budget 3000", d.bytes)
 	}
 }
 

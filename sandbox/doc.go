@@ -147,7 +147,8 @@
 //
 // Dedup wraps an Executor so that identical jobs (code, tables, limits)
 // run once: concurrent ones wait for the first, later ones get its result
-// (Result.Reused) while it is among the last 4096 kept. Every worker sets
+// (Result.Reused) while it is among the last 4096 kept (64 MiB of output
+// at most). Every worker sets
 // PYTHONHASHSEED=0 and seeds random and numpy.random with 0, so a table
 // program's output does not depend on which worker ran it or whether it ran
 // again. The trainer (sandbox.dedup, on by default) and tabler1 eval use
