@@ -725,10 +725,12 @@ def _on_alarm(signum, frame):
     if not pid:
         return
     try:
-        # Still ours (running or a zombie), so its pid is not reused yet.
-        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        # Not reaped yet, so its pid is not reused; None while it runs.
+        exited = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
     except ChildProcessError:
         return
+    if exited is not None:
+        return  # it ended in time; the worker is about to reap it
     _job["timeout"] = True
     _kill_group(pid)
 
@@ -807,12 +809,16 @@ def run_job(req):
     _job["pid"], _job["timeout"] = pid, False
     write_frame({"event": "start", "id": req["id"], "pid": pid})
     signal.setitimer(signal.ITIMER_REAL, max(0.001, t0 + lim["wall_ms"] / 1000.0 - time.monotonic()))
-    _, wstatus, ru = os.wait4(pid, 0)
+    # Wait for the exit without reaping, so that the pid (and the group id)
+    # cannot be reused by another process before the group is killed:
+    # anything the job left (its threads die with it; without seccomp it
+    # could have forked) goes too. Then reap it for its status and usage.
+    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
     signal.setitimer(signal.ITIMER_REAL, 0)
     _job["pid"] = 0
     wall = time.monotonic() - t0
-    # Anything the job left (threads die with it; it cannot fork) goes too.
     _kill_group(pid)
+    _, wstatus, ru = os.wait4(pid, 0)
     out, err, status = _collect(outs)
     if dropped is not None:
         os.waitpid(dropped, 0)
