@@ -642,6 +642,8 @@ def _fork():
     none of it; called through PyDLL, the GIL stays held across the fork.
     A consequence, documented in doc.go: random and numpy.random start every
     job from the worker's seeded state."""
+    if not _RAW_FORK:
+        return os.fork()
     pid = _libc_py.fork()
     if pid < 0:
         e = ctypes.get_errno()
@@ -1037,6 +1039,21 @@ class _CappedWriter(io.RawIOBase):
             os.kill(os.getpid(), signal.SIGKILL)
             raise
 
+
+def _threads():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    return 0
+
+
+# _fork's premise: one thread. A library that started threads of its own
+# (a BLAS without OPENBLAS_NUM_THREADS=1, say) gets os.fork's clean-up, and
+# with it the random module's reseeding in every child.
+_RAW_FORK = _threads() == 1
+if not _RAW_FORK:
+    log("the worker has %d threads: forking with os.fork" % _threads())
 
 # Made here, used only by children (see _confine).
 _STDIO = (io.TextIOWrapper(io.BufferedWriter(_CappedWriter(1)), encoding="utf-8", errors="backslashreplace"),
