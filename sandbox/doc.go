@@ -151,8 +151,10 @@
 // at most). Every worker sets
 // PYTHONHASHSEED=0 and seeds random and numpy.random with 0, so a table
 // program's output does not depend on which worker ran it or whether it ran
-// again. The trainer (sandbox.dedup, on by default) and tabler1 eval use
-// it; the bench measures the Pool alone.
+// again. The remote executor seeds random and numpy.random the same way,
+// but its service starts a fresh interpreter per job, so string hashes (and
+// set order) may vary there. The trainer (sandbox.dedup, on by default) and
+// tabler1 eval use Dedup; the bench measures the Pool alone.
 //
 // # Remote executor
 //

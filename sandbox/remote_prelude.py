@@ -10,8 +10,15 @@ def _tabler1_main():
     import sys
     import traceback
 
+    import random
+
     import numpy as np
     import pandas as pd
+
+    # As in a local worker: every job starts from seed 0 (string hashes
+    # still vary, the service starts each interpreter).
+    random.seed(0)
+    np.random.seed(0)
 
     def report(obj):
         try:
