@@ -29,7 +29,9 @@
 //   - a new network namespace: no interface is up, so every connect fails
 //     (ENETUNREACH), loopback included;
 //   - a new mount namespace with private tmpfs mounts on /tmp, /var/tmp and
-//     /dev/shm (size-capped), emptied after every job;
+//     /dev/shm (size-capped), emptied after every job, and /proc mounted
+//     anew with hidepid=invisible, so a job sees no process but its own (no
+//     pids, command lines or status of the orchestrator or other jobs);
 //   - when started as root, a user of its own (PoolConfig.UIDBase plus the
 //     worker's pid, so unique on the host while the worker lives) that its
 //     jobs run as: jobs of different workers and of other pools cannot

@@ -54,6 +54,9 @@ type Isolation struct {
 	Seccomp bool `json:"seccomp"` // syscall filter: no processes, exec, foreign signals, ptrace
 	Setuid  bool `json:"setuid"`  // jobs run as an unprivileged per-worker user
 	Cgroup  bool `json:"cgroup"`  // cgroup v2 memory (swap off) and pids limits
+	// HideProc: a /proc of the worker's own (hidepid), where a job sees
+	// only its own processes; needs the mount namespace.
+	HideProc bool `json:"hideproc"`
 }
 
 // Full reports whether every layer but cgroup v2 is in force (cgroup v2 is
@@ -65,7 +68,7 @@ func (i Isolation) String() string {
 	for _, l := range []struct {
 		name string
 		ok   bool
-	}{{"netns", i.NetNS}, {"mountns", i.MountNS}, {"seccomp", i.Seccomp}, {"setuid", i.Setuid}, {"cgroup", i.Cgroup}} {
+	}{{"netns", i.NetNS}, {"mountns", i.MountNS}, {"hideproc", i.HideProc}, {"seccomp", i.Seccomp}, {"setuid", i.Setuid}, {"cgroup", i.Cgroup}} {
 		if l.ok {
 			on = append(on, l.name)
 		} else {

@@ -50,6 +50,7 @@ func battery(listenPort int, gopid int, nonce string) []hostile {
 	seccomp := func(i Isolation) bool { return i.Seccomp }
 	root := func(i Isolation) bool { return i.Setuid }
 	mountns := func(i Isolation) bool { return i.MountNS }
+	hideproc := func(i Isolation) bool { return i.HideProc && i.Setuid }
 	return []hostile{
 		{name: "infinite loop", code: "while True:\n    pass", want: st(StatusTimeout)},
 		{name: "sleep forever", code: "import time\ntime.sleep(1000)", want: st(StatusTimeout)},
@@ -94,6 +95,8 @@ func battery(listenPort int, gopid int, nonce string) []hostile {
 		{name: "UDP to a public address", code: "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.sendto(b'x', ('192.0.2.1', 53))", want: st(StatusRuntimeError), needs: netns},
 		{name: "DNS lookup", code: "import socket\nprint(socket.getaddrinfo('example.com', 80))", want: st(StatusRuntimeError), needs: netns},
 		{name: "read /etc/shadow", code: "print(open('/etc/shadow').read())", want: st(StatusRuntimeError), needs: root, check: stderrHas("PermissionError")},
+		{name: "list the host's processes", code: "import os\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()) == [os.getpid()])", want: st(StatusOK), needs: hideproc, check: stdoutHas("True")},
+		{name: "read the orchestrator's command line", code: fmt.Sprintf("print(open('/proc/%d/cmdline', 'rb').read())", gopid), want: st(StatusRuntimeError), needs: hideproc, check: stderrHas("FileNotFoundError")},
 		{name: "read init's environ", code: "print(open('/proc/1/environ').read())", want: st(StatusRuntimeError), needs: root},
 		{name: "read the orchestrator's environ", code: fmt.Sprintf("print(open('/proc/%d/environ', 'rb').read())", gopid), want: st(StatusRuntimeError), needs: root},
 		{name: "own environment is clean", code: "import os\nprint(sorted(os.environ.items()))", want: st(StatusOK),

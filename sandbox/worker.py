@@ -37,7 +37,7 @@ _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_u
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
-MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP = 1, 38, 22
 SECCOMP_MODE_FILTER = 2
 
@@ -109,6 +109,19 @@ def _private_mounts(tmp_bytes):
     for target in TMP_DIRS:
         if _libc.mount(b"tmpfs", target.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, opts) != 0:
             raise OSError(ctypes.get_errno(), "mount tmpfs on %s" % target)
+    # A /proc of our own that shows a job only its own processes: other
+    # users' pids, command lines and status vanish (hidepid=invisible,
+    # Linux 5.8; hidepid=2 before). The worker, root, still sees them all.
+    global HIDEPID
+    for opt in (b"hidepid=invisible", b"hidepid=2"):
+        if _libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, opt) == 0:
+            HIDEPID = True
+            break
+    else:
+        log("mounting /proc with hidepid: %s" % os.strerror(ctypes.get_errno()))
+
+
+HIDEPID = False
 
 
 # The mount namespace is per worker too: it gives the worker's jobs private
@@ -963,6 +976,7 @@ MODE = {
     "mountns": MOUNTNS,
     "seccomp": INIT.get("seccomp", True) and _ARCH is not None and _probe(_probe_seccomp),
     "setuid": IS_ROOT,
+    "hideproc": HIDEPID,
 }
 
 
