@@ -58,7 +58,7 @@
 // job when a write finds their file full; a direct os.write past the end
 // fails with EPERM. Output over the cap is output_exceeded (also when the
 // wall-clock limit passed too). Files rather than pipes so
-// that the worker reads nothing while the child runs: it blocks in wait4
+// that the worker reads nothing while the child runs: it blocks in waitid
 // and writes none of the memory it shares with the child (every page it
 // wrote would be copied). Every other descriptor is closed; rlimits on
 // address space (the worker's baseline plus Limits.MemoryBytes), CPU seconds,

@@ -668,7 +668,7 @@ def _outputs():
     """Three fresh memory files for a child's stdout, stderr and status.
 
     Files, not pipes: nobody has to read them while the child runs, so the
-    worker blocks in wait4 and writes none of its memory meanwhile (each
+    worker blocks in waitid and writes none of its memory meanwhile (each
     page it wrote would be copied, and its huge pages split, while the
     child shares them). _seal caps them before the child may write."""
     return [os.memfd_create("job-" + n, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING) for n in ("out", "err", "status")]
@@ -820,7 +820,7 @@ def run_job(req):
             finally:
                 _exit(72)
     # From here until the child is reaped the worker writes as little of
-    # its memory as it can: one event, the timer, then wait4.
+    # its memory as it can: one event, the timer, then waitid.
     _job["pid"], _job["timeout"] = pid, False
     write_frame({"event": "start", "id": req["id"], "pid": pid})
     signal.setitimer(signal.ITIMER_REAL, max(0.001, t0 + lim["wall_ms"] / 1000.0 - time.monotonic()))
