@@ -69,8 +69,11 @@
 // death signal; an empty working directory that is removed afterwards; and
 // a seccomp filter that refuses new processes (fork, vfork, clone without
 // CLONE_THREAD, clone3), exec, signals to any process but itself, ptrace and
-// cross-process memory access, namespaces, mounts, io_uring, bpf and
-// keyrings. Threads are allowed (bounded by RLIMIT_NPROC); a program that
+// cross-process memory access, namespaces, mounts, io_uring, bpf,
+// keyrings, System V IPC and POSIX message queues (objects that would
+// outlive the job, a channel to the next one), and memfd_create (memory
+// outside RLIMIT_AS). Each worker also has an IPC namespace of its own, so
+// that without seccomp such objects die with the worker, not on the host. Threads are allowed (bounded by RLIMIT_NPROC); a program that
 // returns ends the process with _exit, so threads it left behind die with
 // it. The worker enforces the wall-clock limit with a timer that kills the
 // child's process group; the Go side keeps a backstop deadline (limit plus

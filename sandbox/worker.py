@@ -96,6 +96,12 @@ if INIT.get("netns", True):
         log("unshare(CLONE_NEWNET): %s" % os.strerror(ctypes.get_errno()))
 
 IS_ROOT = os.geteuid() == 0
+
+# And an IPC namespace: System V objects a job manages to make (without
+# seccomp) stay with the worker and die with it, not on the host.
+CLONE_NEWIPC = 0x08000000
+if IS_ROOT and _libc.unshare(CLONE_NEWIPC) != 0:
+    log("unshare(CLONE_NEWIPC): %s" % os.strerror(ctypes.get_errno()))
 WORKER_PID = os.getpid()
 TMP_DIRS = [d for d in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(d)]
 
@@ -166,19 +172,27 @@ WORKBASE = INIT.get("workbase") or tempfile.gettempdir()
 # A small BPF filter, built per child because it names the child's own pid:
 # no new processes (fork, vfork, clone without CLONE_THREAD, clone3), no exec,
 # signals only to itself, no ptrace or cross-process memory access, no
-# namespaces, mounts, io_uring or bpf, and, when the worker has no network
+# namespaces, mounts, io_uring or bpf, no System V or POSIX message IPC
+# objects (they would outlive the job: a channel to the next one) and no
+# memfd (its memory escapes RLIMIT_AS), and, when the worker has no network
 # namespace, no socket other than AF_UNIX.
 _ARCH = {
     "x86_64": dict(audit=0xC000003E, socket=41, fork=57, vfork=58, clone=56, clone3=435, execve=59,
                    execveat=322, kill=62, tkill=200, tgkill=234, rt_sigqueueinfo=129,
                    rt_tgsigqueueinfo=297, deny=[101, 310, 311, 434, 424, 425, 426, 427, 272, 308, 165,
                                                 166, 155, 321, 298, 323, 250, 248, 249, 169, 175, 176,
-                                                313, 246, 167, 168, 161]),
+                                                313, 246, 167, 168, 161,
+                                                # SysV shm, sem, msg; POSIX mq; memfd_create, memfd_secret
+                                                29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71,
+                                                240, 241, 242, 243, 244, 245, 319, 447]),
     "aarch64": dict(audit=0xC00000B7, socket=198, fork=None, vfork=None, clone=220, clone3=435,
                     execve=221, execveat=281, kill=129, tkill=130, tgkill=131, rt_sigqueueinfo=138,
                     rt_tgsigqueueinfo=240, deny=[117, 270, 271, 434, 424, 425, 426, 427, 97, 268, 40,
                                                  39, 280, 241, 282, 219, 217, 218, 142, 105, 106, 273,
-                                                 104, 224, 225, 51]),
+                                                 104, 224, 225, 51,
+                                                 # SysV shm, sem, msg; POSIX mq; memfd_create, memfd_secret
+                                                 194, 195, 196, 197, 190, 191, 192, 193, 186, 187, 188, 189,
+                                                 180, 181, 182, 183, 184, 185, 279, 447]),
 }.get(platform.machine())
 
 
