@@ -28,8 +28,10 @@
 // Per worker, made once at start:
 //   - a new network namespace: no interface is up, so every connect fails
 //     (ENETUNREACH), loopback included;
-//   - a new mount namespace with private tmpfs mounts on /tmp, /var/tmp and
-//     /dev/shm (size-capped), emptied after every job, and /proc mounted
+//   - a new mount namespace with private tmpfs mounts on /tmp, /var/tmp,
+//     /dev/shm and the other directories any user may write to where they
+//     exist (/run/lock, /var/crash, /var/metrics, /dev/mqueue; size-capped),
+//     emptied after every job, and /proc mounted
 //     anew with hidepid=invisible, so a job sees no process but its own (no
 //     pids, command lines or status of the orchestrator or other jobs);
 //   - when started as root, a user of its own (PoolConfig.UIDBase plus the

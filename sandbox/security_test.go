@@ -110,6 +110,7 @@ func battery(listenPort int, gopid int, nonce string) []hostile {
 			}},
 		{name: "write into /etc", code: "open('/etc/tabler1-pwned', 'w').write('x')", want: st(StatusRuntimeError), needs: root},
 		{name: "write into /root", code: "open('/root/tabler1-pwned', 'w').write('x')", want: st(StatusRuntimeError), needs: root},
+		{name: "write to the host /run/lock", code: fmt.Sprintf("import os\nif os.path.isdir('/run/lock'):\n    open('/run/lock/tabler1-pwned-%s', 'w').write('x')\nprint('wrote')", nonce), want: st(StatusOK), needs: mountns},
 		{name: "write to the host /tmp", code: fmt.Sprintf("open('/tmp/tabler1-pwned-%s', 'w').write('x')\nprint('wrote')", nonce), want: st(StatusOK), needs: mountns},
 		{name: "kill the parent", code: "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)", want: st(StatusRuntimeError), check: stderrHas("PermissionError"), needs: seccomp},
 		{name: "kill every process", code: "import os, signal\nos.kill(-1, signal.SIGKILL)", want: st(StatusRuntimeError), needs: seccomp},
@@ -191,7 +192,8 @@ func TestSecurityBattery(t *testing.T) {
 	if n := accepted.Load(); n != 0 {
 		t.Errorf("the loopback listener accepted %d connections from jobs", n)
 	}
-	for _, f := range []string{"/etc/tabler1-pwned", "/root/tabler1-pwned", filepath.Join("/tmp", "tabler1-pwned-"+nonce)} {
+	for _, f := range []string{"/etc/tabler1-pwned", "/root/tabler1-pwned", filepath.Join("/tmp", "tabler1-pwned-"+nonce),
+		filepath.Join("/run/lock", "tabler1-pwned-"+nonce)} {
 		if _, err := os.Stat(f); err == nil {
 			t.Errorf("a job created %s on the host", f)
 			os.Remove(f)

@@ -103,7 +103,24 @@ CLONE_NEWIPC = 0x08000000
 if IS_ROOT and _libc.unshare(CLONE_NEWIPC) != 0:
     log("unshare(CLONE_NEWIPC): %s" % os.strerror(ctypes.get_errno()))
 WORKER_PID = os.getpid()
-TMP_DIRS = [d for d in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(d)]
+
+
+def _shared_dirs():
+    # Where any user may write on a usual host: each gets a private tmpfs,
+    # so that nothing a job writes there reaches the host or a later job.
+    out, seen = [], set()
+    for d in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/run/shm", "/var/crash",
+              "/var/metrics", "/dev/mqueue"):
+        real = os.path.realpath(d)
+        if real in seen or not os.path.isdir(real) or os.path.islink(real):
+            continue
+        if d in ("/tmp", "/var/tmp", "/dev/shm") or os.stat(real).st_mode & 0o002:
+            seen.add(real)
+            out.append(real)
+    return out
+
+
+TMP_DIRS = _shared_dirs()
 
 
 def _private_mounts(tmp_bytes):
