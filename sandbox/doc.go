@@ -31,7 +31,9 @@
 //   - a new mount namespace with private tmpfs mounts on /tmp, /var/tmp,
 //     /dev/shm and the other directories any user may write to where they
 //     exist (/run/lock, /var/crash, /var/metrics, /dev/mqueue; size-capped),
-//     emptied after every job, and /proc mounted
+//     emptied after every job; an empty /run, which hides the host's unix
+//     sockets (D-Bus, journald, databases: a network namespace does not);
+//     and /proc mounted
 //     anew with hidepid=invisible, so a job sees no process but its own (no
 //     pids, command lines or status of the orchestrator or other jobs);
 //   - when started as root, a user of its own (PoolConfig.UIDBase plus the

@@ -110,6 +110,7 @@ func battery(listenPort int, gopid int, nonce string) []hostile {
 			}},
 		{name: "write into /etc", code: "open('/etc/tabler1-pwned', 'w').write('x')", want: st(StatusRuntimeError), needs: root},
 		{name: "write into /root", code: "open('/root/tabler1-pwned', 'w').write('x')", want: st(StatusRuntimeError), needs: root},
+		{name: "connect to a host unix socket in /run", code: fmt.Sprintf("import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect('/run/tabler1-%s.sock')\ns.sendall(b'pwned')", nonce), want: st(StatusRuntimeError), needs: mountns, check: stderrHas("FileNotFoundError")},
 		{name: "write to the host /run/lock", code: fmt.Sprintf("import os\nif os.path.isdir('/run/lock'):\n    open('/run/lock/tabler1-pwned-%s', 'w').write('x')\nprint('wrote')", nonce), want: st(StatusOK), needs: mountns},
 		{name: "write to the host /tmp", code: fmt.Sprintf("open('/tmp/tabler1-pwned-%s', 'w').write('x')\nprint('wrote')", nonce), want: st(StatusOK), needs: mountns},
 		{name: "kill the parent", code: "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)", want: st(StatusRuntimeError), check: stderrHas("PermissionError"), needs: seccomp},
@@ -154,6 +155,21 @@ func TestSecurityBattery(t *testing.T) {
 		}
 	}()
 	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
+	// A unix socket anyone may connect to, where hosts keep theirs.
+	if ul, err := net.Listen("unix", "/run/tabler1-"+nonce+".sock"); err == nil {
+		defer ul.Close()
+		_ = os.Chmod("/run/tabler1-"+nonce+".sock", 0o777)
+		go func() {
+			for {
+				c, err := ul.Accept()
+				if err != nil {
+					return
+				}
+				accepted.Add(1)
+				c.Close()
+			}
+		}()
+	}
 	cases := battery(ln.Addr().(*net.TCPAddr).Port, os.Getpid(), nonce)
 	if len(cases) < 30 {
 		t.Fatalf("the battery has %d programs, want at least 30", len(cases))
@@ -190,7 +206,7 @@ func TestSecurityBattery(t *testing.T) {
 	})
 	// The host is unharmed.
 	if n := accepted.Load(); n != 0 {
-		t.Errorf("the loopback listener accepted %d connections from jobs", n)
+		t.Errorf("the loopback and /run listeners accepted %d connections from jobs", n)
 	}
 	for _, f := range []string{"/etc/tabler1-pwned", "/root/tabler1-pwned", filepath.Join("/tmp", "tabler1-pwned-"+nonce),
 		filepath.Join("/run/lock", "tabler1-pwned-"+nonce)} {

@@ -128,8 +128,15 @@ def _private_mounts(tmp_bytes):
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
     if _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
         raise OSError(ctypes.get_errno(), "make / private")
+    # /run holds the host's sockets (D-Bus, journald, databases), which a
+    # network namespace does not hide: jobs get an empty one.
+    if os.path.isdir("/run") and not os.path.islink("/run"):
+        if _libc.mount(b"tmpfs", b"/run", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                       b"size=1m,nr_inodes=256,mode=755") != 0:
+            raise OSError(ctypes.get_errno(), "mount tmpfs on /run")
     opts = ("size=%d,nr_inodes=4096,mode=1777" % tmp_bytes).encode()
     for target in TMP_DIRS:
+        os.makedirs(target, exist_ok=True)  # /run/lock, in the new /run
         if _libc.mount(b"tmpfs", target.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, opts) != 0:
             raise OSError(ctypes.get_errno(), "mount tmpfs on %s" % target)
     # A /proc of our own that shows a job only its own processes: other
