@@ -116,8 +116,10 @@
 // Where the host refuses a layer (not root, no CAP_SYS_ADMIN, no seccomp),
 // the pool runs without it and logs one warning per pool; Pool.Isolation
 // says which layers are in force. Without a network namespace, the seccomp
-// filter refuses every socket but AF_UNIX (EACCES), so the network is still
-// closed while seccomp works. Without a mount namespace, there is no private
+// filter refuses every socket (EACCES; socketpair stays), so the network is
+// still closed while seccomp works. With one, it allows IP sockets only,
+// which reach nothing there: no AF_UNIX (host sockets by path), AF_VSOCK
+// (a hypervisor's services), netlink or others. Without a mount namespace, there is no private
 // /tmp: the working directory is a fresh directory under the system temp
 // directory (also TMPDIR and HOME), removed after the job, but a program can
 // write wherever its user may. Without root, jobs run as the pool's own

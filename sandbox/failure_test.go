@@ -149,7 +149,8 @@ func TestWeakerMode(t *testing.T) {
 		{"public address refused before any packet", "import socket\ns = socket.socket()\ns.connect(('192.0.2.1', 80))", StatusRuntimeError, ""},
 		{"UDP refused", "import socket\nsocket.socket(socket.AF_INET, socket.SOCK_DGRAM)", StatusRuntimeError, ""},
 		{"IPv6 refused", "import socket\nsocket.socket(socket.AF_INET6)", StatusRuntimeError, ""},
-		{"AF_UNIX allowed", "import socket\na, b = socket.socketpair()\na.send(b'hi')\nprint(b.recv(2).decode())", StatusOK, "hi"},
+		{"socketpair allowed", "import socket\na, b = socket.socketpair()\na.send(b'hi')\nprint(b.recv(2).decode())", StatusOK, "hi"},
+		{"AF_UNIX socket refused", "import socket\nsocket.socket(socket.AF_UNIX)", StatusRuntimeError, ""},
 		{"working directory is fresh and TMPDIR", "import os\nprint(os.listdir('.'), os.getcwd() == os.environ['TMPDIR'])", StatusOK, "[] True"},
 		{"fork refused", "import os\nos.fork()", StatusRuntimeError, ""},
 	}

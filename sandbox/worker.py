@@ -197,9 +197,10 @@ WORKBASE = INIT.get("workbase") or tempfile.gettempdir()
 # no new processes (fork, vfork, clone without CLONE_THREAD, clone3), no exec,
 # signals only to itself, no ptrace or cross-process memory access, no
 # namespaces, mounts, io_uring or bpf, no System V or POSIX message IPC
-# objects (they would outlive the job: a channel to the next one) and no
-# memfd (its memory escapes RLIMIT_AS), and, when the worker has no network
-# namespace, no socket other than AF_UNIX.
+# objects (they would outlive the job: a channel to the next one), no memfd
+# (its memory escapes RLIMIT_AS), and sockets only of the IP families inside
+# the worker's empty network namespace (none without one; socketpair(2)
+# stays).
 _ARCH = {
     "x86_64": dict(audit=0xC000003E, socket=41, fork=57, vfork=58, clone=56, clone3=435, execve=59,
                    execveat=322, kill=62, tkill=200, tgkill=234, rt_sigqueueinfo=129,
@@ -254,8 +255,7 @@ def _seccomp_program(pid, block_sockets):
     jeq(a["execveat"], "eperm")
     for name in ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
         jeq(a[name], "selfonly")
-    if block_sockets:
-        jeq(a["socket"], "socket")
+    jeq(a["socket"], "socket")
     for nr in a["deny"]:
         jeq(nr, "eperm")
     stmt(RET, ALLOW)
@@ -268,8 +268,16 @@ def _seccomp_program(pid, block_sockets):
     jeq(0, "allow")
     jeq((-pid) & 0xFFFFFFFF, "allow", "eperm")
     label("socket")
-    stmt(LD_ABS, 16)
-    jeq(1, "allow", "eacces")  # AF_UNIX
+    if block_sockets:
+        stmt(RET, errno_(errno.EACCES))
+    else:
+        # Inside the empty network namespace only IP sockets, which reach
+        # nothing; never AF_UNIX (host sockets by path), AF_VSOCK (the
+        # hypervisor's services), netlink and the rest. socketpair(2), a
+        # separate call, stays (asyncio's self-pipe).
+        stmt(LD_ABS, 16)
+        jeq(2, "allow")  # AF_INET
+        jeq(10, "allow", "eacces")  # AF_INET6
     label("allow")
     stmt(RET, ALLOW)
     label("eperm")
