@@ -33,6 +33,11 @@
 //     exist (/run/lock, /var/crash, /var/metrics, /dev/mqueue; size-capped),
 //     emptied after every job; an empty /run, which hides the host's unix
 //     sockets (D-Bus, journald, databases: a network namespace does not);
+//     a minimal root, pivoted into, that holds only /usr, /etc and their
+//     usual links, the interpreter's prefixes and sys.path (all read-only),
+//     /dev and the private directories above, so that home directories,
+//     the orchestrator's checkout and data (a benchmark's gold answers) and
+//     everything else of the host are out of a job's sight (Isolation.MinRoot);
 //     and /proc mounted
 //     anew with hidepid=invisible, so a job sees no process but its own (no
 //     pids, command lines or status of the orchestrator or other jobs);
@@ -122,7 +127,7 @@
 // (a hypervisor's services), netlink or others. Without a mount namespace, there is no private
 // /tmp: the working directory is a fresh directory under the system temp
 // directory (also TMPDIR and HOME), removed after the job, but a program can
-// write wherever its user may. Without root, jobs run as the pool's own
+// read and write wherever its user may (no minimal root either). Without root, jobs run as the pool's own
 // user: they can read that user's files and other processes' /proc entries
 // of that user (the seccomp filter still refuses signals and ptrace), and
 // RLIMIT_NPROC is not set. Without seccomp (a kernel without it, or an

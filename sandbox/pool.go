@@ -57,6 +57,11 @@ type Isolation struct {
 	// HideProc: a /proc of the worker's own (hidepid), where a job sees
 	// only its own processes; needs the mount namespace.
 	HideProc bool `json:"hideproc"`
+	// MinRoot: the worker and its jobs see a root holding only /usr, /etc,
+	// the interpreter, /dev and private /proc, /run and temporary
+	// directories; the host's other files are gone. Needs the mount
+	// namespace.
+	MinRoot bool `json:"minroot"`
 }
 
 // Full reports whether every layer but cgroup v2 is in force (cgroup v2 is
@@ -68,7 +73,7 @@ func (i Isolation) String() string {
 	for _, l := range []struct {
 		name string
 		ok   bool
-	}{{"netns", i.NetNS}, {"mountns", i.MountNS}, {"hideproc", i.HideProc}, {"seccomp", i.Seccomp}, {"setuid", i.Setuid}, {"cgroup", i.Cgroup}} {
+	}{{"netns", i.NetNS}, {"mountns", i.MountNS}, {"minroot", i.MinRoot}, {"hideproc", i.HideProc}, {"seccomp", i.Seccomp}, {"setuid", i.Setuid}, {"cgroup", i.Cgroup}} {
 		if l.ok {
 			on = append(on, l.name)
 		} else {
@@ -137,6 +142,7 @@ func NewPool(ctx context.Context, cfg PoolConfig) (*Pool, error) {
 		Bridge:   layouts.PandasBridge,
 		NetNS:    !cfg.Weaker.NetNS,
 		MountNS:  !cfg.Weaker.MountNS,
+		MinRoot:  !cfg.Weaker.MinRoot,
 		Seccomp:  !cfg.Weaker.Seccomp,
 		TmpBytes: max(4*cfg.Limits.FileBytes, 64<<20),
 		TableCap: 16 << 20,

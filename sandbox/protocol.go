@@ -34,6 +34,7 @@ type initMessage struct {
 	GID      int    `json:"gid"`
 	NetNS    bool   `json:"netns"`
 	MountNS  bool   `json:"mountns"`
+	MinRoot  bool   `json:"minroot"`
 	Seccomp  bool   `json:"seccomp"`
 	Cgroup   string `json:"cgroup,omitempty"`
 	Workbase string `json:"workbase,omitempty"`

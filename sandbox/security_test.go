@@ -51,6 +51,9 @@ func battery(listenPort int, gopid int, nonce string) []hostile {
 	root := func(i Isolation) bool { return i.Setuid }
 	mountns := func(i Isolation) bool { return i.MountNS }
 	hideproc := func(i Isolation) bool { return i.HideProc && i.Setuid }
+	minroot := func(i Isolation) bool { return i.MinRoot }
+	here, _ := os.Getwd() // the orchestrator's checkout
+	self, _ := filepath.Abs("security_test.go")
 	return []hostile{
 		{name: "infinite loop", code: "while True:\n    pass", want: st(StatusTimeout)},
 		{name: "sleep forever", code: "import time\ntime.sleep(1000)", want: st(StatusTimeout)},
@@ -98,6 +101,9 @@ func battery(listenPort int, gopid int, nonce string) []hostile {
 		{name: "System V shared memory (outlives the job)", code: "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nprint(libc.shmget(0x7ab1e, 1 << 20, 0o1666), ctypes.get_errno())", want: st(StatusOK), needs: seccomp, check: stdoutHas("-1 1")},
 		{name: "System V message queue", code: "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nprint(libc.msgget(0x7ab1e, 0o1666), ctypes.get_errno())", want: st(StatusOK), needs: seccomp, check: stdoutHas("-1 1")},
 		{name: "memfd past the memory limit", code: "import os\nfds = []\nfor i in range(60):\n    fd = os.memfd_create('x')\n    os.write(fd, b'x' * (16 << 20))\n    fds.append(fd)", want: st(StatusRuntimeError), needs: seccomp, check: stderrHas("PermissionError")},
+		{name: "read the orchestrator's checkout", code: fmt.Sprintf("print(open(%q).read())", self), want: st(StatusRuntimeError), needs: minroot, check: stderrHas("FileNotFoundError")},
+		{name: "look for the orchestrator's files", code: fmt.Sprintf("import os\nprint(os.path.exists(%q), os.path.exists('/home'), os.path.exists('/srv'))", here), want: st(StatusOK), needs: minroot, check: stdoutHas("False False False")},
+		{name: "write into the read-only system", code: "open('/usr/tabler1-pwned', 'w').write('x')", want: st(StatusRuntimeError), needs: minroot},
 		{name: "list the host's processes", code: "import os\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()) == [os.getpid()])", want: st(StatusOK), needs: hideproc, check: stdoutHas("True")},
 		{name: "read the orchestrator's command line", code: fmt.Sprintf("print(open('/proc/%d/cmdline', 'rb').read())", gopid), want: st(StatusRuntimeError), needs: hideproc, check: stderrHas("FileNotFoundError")},
 		{name: "read init's environ", code: "print(open('/proc/1/environ').read())", want: st(StatusRuntimeError), needs: root},

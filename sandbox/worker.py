@@ -165,6 +165,82 @@ if IS_ROOT and INIT.get("mountns", True):
     except OSError as e:
         log("private mounts: %s" % e)
 
+MS_BIND, MS_REMOUNT, MS_RDONLY, MNT_DETACH = 0x1000, 0x20, 0x1, 2
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
+
+
+def _minimal_root(cgroup):
+    """Pivots the worker, and so its jobs, into a root that holds only what
+    Python and its libraries need: /usr, /etc and the usual links to them,
+    the interpreter's own prefix when it lives elsewhere (all read-only),
+    /dev, the private /proc, /run and temporary directories, and the job
+    cgroup. Home directories, the orchestrator's checkout and data (a
+    benchmark's gold answers, say), /srv, /mnt and the rest are gone."""
+    new = "/run/tabler1-root"
+    os.mkdir(new, 0o755)
+    if _libc.mount(b"tmpfs", new.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,nr_inodes=1024,mode=755") != 0:
+        raise OSError(ctypes.get_errno(), "mount tmpfs on %s" % new)
+
+    def bind(src, rw=False):
+        dst = new + src
+        os.makedirs(dst, exist_ok=True)
+        if _libc.mount(src.encode(), dst.encode(), None, MS_BIND | MS_REC, None) != 0:
+            raise OSError(ctypes.get_errno(), "bind %s" % src)
+        if not rw and _libc.mount(None, dst.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                                  None) != 0:
+            raise OSError(ctypes.get_errno(), "read-only %s" % src)
+
+    kept = []
+
+    def covered(path):
+        return any(path == k or path.startswith(k + "/") for k in kept)
+
+    for d in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"):
+        if os.path.islink(d):
+            os.symlink(os.readlink(d), new + d)
+        elif os.path.isdir(d):
+            bind(d)
+            kept.append(d)
+    for d in sorted({sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix,
+                     os.path.dirname(os.path.realpath(sys.executable))}
+                    | {p for p in sys.path if p}):
+        d = os.path.realpath(d)
+        if os.path.isdir(d) and not covered(d):
+            bind(d)
+            kept.append(d)
+    bind("/dev", rw=True)  # with its submounts: the private /dev/shm and /dev/mqueue
+    os.makedirs(new + "/proc")
+    if _libc.mount(b"proc", (new + "/proc").encode(), b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                   b"hidepid=invisible" if HIDEPID else None) != 0:
+        raise OSError(ctypes.get_errno(), "mount proc")
+    os.makedirs(new + "/run")
+    if _libc.mount(b"tmpfs", (new + "/run").encode(), b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                   b"size=1m,nr_inodes=256,mode=755") != 0:
+        raise OSError(ctypes.get_errno(), "mount tmpfs on the new /run")
+    for d in TMP_DIRS:
+        if not d.startswith("/dev/"):
+            bind(d, rw=True)
+    if cgroup:
+        bind(cgroup, rw=True)
+    os.mkdir(new + "/.old")
+    os.chdir(new)
+    if SYS_PIVOT_ROOT is None or _libc.syscall(SYS_PIVOT_ROOT, b".", b".old") != 0:
+        raise OSError(ctypes.get_errno(), "pivot_root")
+    os.chdir("/")
+    if _libc.umount2(b"/.old", MNT_DETACH) != 0:
+        raise OSError(ctypes.get_errno(), "detach the old root")
+    os.rmdir("/.old")
+
+
+MINROOT = False
+if MOUNTNS and INIT.get("minroot", True):
+    try:
+        _minimal_root(INIT.get("cgroup") or "")
+        MINROOT = True
+    except OSError as e:
+        log("minimal root: %s" % e)
+
 import collections  # noqa: E402
 import fcntl  # noqa: E402
 import gc  # noqa: E402
@@ -1023,6 +1099,7 @@ MODE = {
     "seccomp": INIT.get("seccomp", True) and _ARCH is not None and _probe(_probe_seccomp),
     "setuid": IS_ROOT,
     "hideproc": HIDEPID,
+    "minroot": MINROOT,
 }
 
 
