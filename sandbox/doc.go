@@ -35,7 +35,9 @@
 //     sockets (D-Bus, journald, databases: a network namespace does not);
 //     a minimal root, pivoted into, that holds only /usr, /etc and their
 //     usual links, the interpreter's prefixes and sys.path (all read-only),
-//     /dev and the private directories above, so that home directories,
+//     a /dev of null, zero, full, random, urandom and tty only (no GPUs,
+//     FUSE or kernel log) and the private directories above, so that home
+//     directories,
 //     the orchestrator's checkout and data (a benchmark's gold answers) and
 //     everything else of the host are out of a job's sight (Isolation.MinRoot);
 //     and /proc mounted

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -103,6 +104,14 @@ func battery(listenPort int, gopid int, nonce string) []hostile {
 		{name: "memfd past the memory limit", code: "import os\nfds = []\nfor i in range(60):\n    fd = os.memfd_create('x')\n    os.write(fd, b'x' * (16 << 20))\n    fds.append(fd)", want: st(StatusRuntimeError), needs: seccomp, check: stderrHas("PermissionError")},
 		{name: "read the orchestrator's checkout", code: fmt.Sprintf("print(open(%q).read())", self), want: st(StatusRuntimeError), needs: minroot, check: stderrHas("FileNotFoundError")},
 		{name: "look for the orchestrator's files", code: fmt.Sprintf("import os\nprint(os.path.exists(%q), os.path.exists('/home'), os.path.exists('/srv'))", here), want: st(StatusOK), needs: minroot, check: stdoutHas("False False False")},
+		{name: "devices beyond the harmless ones", code: "import os\nprint(sorted(os.listdir('/dev')))", want: st(StatusOK), needs: minroot,
+			check: func(t *testing.T, r Result) {
+				for _, dev := range strings.Fields(strings.NewReplacer("[", "", "]", "", "'", "", ",", "").Replace(r.Stdout)) {
+					if !slices.Contains([]string{"null", "zero", "full", "random", "urandom", "tty", "fd", "stdin", "stdout", "stderr", "shm"}, dev) {
+						t.Errorf("a job sees /dev/%s", dev)
+					}
+				}
+			}},
 		{name: "write into the read-only system", code: "open('/usr/tabler1-pwned', 'w').write('x')", want: st(StatusRuntimeError), needs: minroot},
 		{name: "list the host's processes", code: "import os\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()) == [os.getpid()])", want: st(StatusOK), needs: hideproc, check: stdoutHas("True")},
 		{name: "read the orchestrator's command line", code: fmt.Sprintf("print(open('/proc/%d/cmdline', 'rb').read())", gopid), want: st(StatusRuntimeError), needs: hideproc, check: stderrHas("FileNotFoundError")},

@@ -209,7 +209,20 @@ def _minimal_root(cgroup):
         if os.path.isdir(d) and not covered(d):
             bind(d)
             kept.append(d)
-    bind("/dev", rw=True)  # with its submounts: the private /dev/shm and /dev/mqueue
+    # A /dev of a few harmless nodes: not the host's, with its GPUs (666 on
+    # many hosts), FUSE, kernel log and the rest.
+    os.makedirs(new + "/dev")
+    if _libc.mount(b"tmpfs", (new + "/dev").encode(), b"tmpfs", MS_NOSUID, b"size=64k,nr_inodes=64,mode=755") != 0:
+        raise OSError(ctypes.get_errno(), "mount tmpfs on the new /dev")
+    for name in ("null", "zero", "full", "random", "urandom", "tty"):
+        src = "/dev/" + name
+        if os.path.exists(src):
+            open(new + src, "w").close()
+            if _libc.mount(src.encode(), (new + src).encode(), None, MS_BIND, None) != 0:
+                raise OSError(ctypes.get_errno(), "bind %s" % src)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                         ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, new + "/dev/" + name)
     os.makedirs(new + "/proc")
     if _libc.mount(b"proc", (new + "/proc").encode(), b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                    b"hidepid=invisible" if HIDEPID else None) != 0:
@@ -219,7 +232,7 @@ def _minimal_root(cgroup):
                    b"size=1m,nr_inodes=256,mode=755") != 0:
         raise OSError(ctypes.get_errno(), "mount tmpfs on the new /run")
     for d in TMP_DIRS:
-        if not d.startswith("/dev/"):
+        if d != "/dev/mqueue":  # its calls are refused anyway
             bind(d, rw=True)
     if cgroup:
         bind(cgroup, rw=True)
