@@ -53,7 +53,11 @@
 // job's memory limit; tables come from the orchestrator, not the model),
 // then forks. It keeps the last 16 tables it loaded (by a digest of their
 // JSON; a child only ever changes its own copy-on-write view of them), so
-// the samples of one RL group load their table once. When the worker goes
+// the samples of one RL group load their table once. A child inherits the
+// worker's heap, so it can find the input tables of those recent jobs in
+// its memory, but nothing else of them: the worker's malloc overwrites what
+// it frees (glibc's perturb, without the tcache), so earlier jobs' code and
+// output are gone (TestJobsLeaveNothingInMemory). When the worker goes
 // idle it forks a spare child ahead of the next job: the spare runs a
 // small pandas program on a throw-away table as the worker's own code
 // (copying the pages such a program writes) and blocks on a pipe; a job
