@@ -240,9 +240,12 @@ def _minimal_root(cgroup):
     os.chdir(new)
     if SYS_PIVOT_ROOT is None or _libc.syscall(SYS_PIVOT_ROOT, b".", b".old") != 0:
         raise OSError(ctypes.get_errno(), "pivot_root")
+    # Past this point the old root is still reachable under /.old: failing
+    # to drop it must stop the worker, not leave it in jobs' sight.
     os.chdir("/")
     if _libc.umount2(b"/.old", MNT_DETACH) != 0:
-        raise OSError(ctypes.get_errno(), "detach the old root")
+        log("minimal root: detaching the old root: %s; exiting" % os.strerror(ctypes.get_errno()))
+        _exit(1)
     os.rmdir("/.old")
 
 
