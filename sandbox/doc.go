@@ -30,19 +30,19 @@
 //     (ENETUNREACH), loopback included;
 //   - a new mount namespace with private tmpfs mounts on /tmp, /var/tmp,
 //     /dev/shm and the other directories any user may write to where they
-//     exist (/run/lock, /var/crash, /var/metrics, /dev/mqueue; size-capped),
-//     emptied after every job; an empty /run, which hides the host's unix
+//     exist (/run/lock, /var/crash, /var/metrics; size-capped), emptied
+//     after every job, and an empty /run, which hides the host's unix
 //     sockets (D-Bus, journald, databases: a network namespace does not);
-//     a minimal root, pivoted into, that holds only /usr, /etc and their
-//     usual links, the interpreter's prefixes and sys.path (all read-only),
-//     a /dev of null, zero, full, random, urandom and tty only (no GPUs,
-//     FUSE or kernel log) and the private directories above, so that home
-//     directories,
-//     the orchestrator's checkout and data (a benchmark's gold answers) and
-//     everything else of the host are out of a job's sight (Isolation.MinRoot);
-//     and /proc mounted
-//     anew with hidepid=invisible, so a job sees no process but its own (no
-//     pids, command lines or status of the orchestrator or other jobs);
+//   - in it, a minimal root the worker pivots into (Isolation.MinRoot):
+//     /usr, /etc and their usual links, the interpreter's prefixes and
+//     sys.path, all read-only; a /dev of null, zero, full, random, urandom
+//     and tty only (no GPUs, FUSE or kernel log); the private directories
+//     above. Home directories, the orchestrator's checkout and data (a
+//     benchmark's gold answers) and the rest of the host are out of sight;
+//   - /proc mounted anew with hidepid=invisible (Isolation.HideProc), so a
+//     job sees no process but its own: no pids, command lines or status of
+//     the orchestrator or of other jobs;
+//   - an IPC namespace of its own;
 //   - when started as root, a user of its own (PoolConfig.UIDBase plus the
 //     worker's pid, so unique on the host while the worker lives) that its
 //     jobs run as: jobs of different workers and of other pools cannot
@@ -65,15 +65,15 @@
 // exactly as a freshly forked child does. Under a backlog no spare is made
 // (it would only delay the queued job) and each job is forked after its
 // request arrives. Either way one process serves one job. In the child,
-// before the program's first line: a new
-// session (its own process group); stdin from /dev/null, stdout, stderr and
+// before the program's first line: a new session (its own process group);
+// stdin from /dev/null, stdout, stderr and
 // a status channel to three fresh memory files (memfd) sealed at
 // Limits.OutputBytes (16 MiB for the status channel, which carries a
 // returned table) rounded up to a page. sys.stdout and sys.stderr kill the
 // job when a write finds their file full; a direct os.write past the end
 // fails with EPERM. Output over the cap is output_exceeded (also when the
-// wall-clock limit passed too). Files rather than pipes so
-// that the worker reads nothing while the child runs: it blocks in waitid
+// wall-clock limit passed too). Files rather than pipes so that the worker
+// reads nothing while the child runs: it blocks in waitid
 // and writes none of the memory it shares with the child (every page it
 // wrote would be copied). Every other descriptor is closed; rlimits on
 // address space (the worker's baseline plus Limits.MemoryBytes), CPU seconds,
