@@ -104,7 +104,6 @@ func BuildReport(exs []Example, samples []Sample, k int) *Report {
 		passSum := make([]float64, len(ks))
 		for i := range gexs {
 			ex := &gexs[i]
-			any := false
 			correct := 0
 			for j := 0; j < k; j++ {
 				s := byKey[key{bench, ex.ID, j}]
@@ -112,7 +111,6 @@ func BuildReport(exs []Example, samples []Sample, k int) *Report {
 					continue
 				}
 				br.Samples++
-				any = any || s.Outcome.Correct
 				if s.Outcome.Correct {
 					correct++
 				}
@@ -130,7 +128,7 @@ func BuildReport(exs []Example, samples []Sample, k int) *Report {
 					}
 				}
 			}
-			if any {
+			if correct > 0 {
 				passed++
 			}
 			for x, kk := range ks {

@@ -397,13 +397,13 @@ func (t *Trainer) refLogprobs(s Sequence, loss Loss, ids, rows []int) ([]float64
 func tokenGrads(s Sequence, loss Loss, f float64, logp, ref []float64, st *Stats) []float64 {
 	withRef := loss.Kind == LossGRPO && loss.GRPO.KLCoef > 0
 	dlogp := make([]float64, len(s.Completion))
-	var isw []float64
+	// The ratio is taken to the old policy, or to the sampler without one.
+	olds, isw := s.OldLogprobs, []float64(nil)
 	if loss.Kind == LossGRPO {
-		old := s.OldLogprobs
-		if old == nil {
-			old = s.SamplerLogprobs
+		if olds == nil {
+			olds = s.SamplerLogprobs
 		}
-		isw, _ = grpo.ISWeights(loss.GRPO, old, s.SamplerLogprobs, s.Mask)
+		isw, _ = grpo.ISWeights(loss.GRPO, olds, s.SamplerLogprobs, s.Mask)
 	}
 	for r := range s.Completion {
 		mask := 1.0
@@ -417,15 +417,11 @@ func tokenGrads(s Sequence, loss Loss, f float64, logp, ref []float64, st *Stats
 		if loss.Kind == LossSFT {
 			tt = tokenTerm{loss: -logp[r], dlogp: -1}
 		} else {
-			old := s.SamplerLogprobs[r]
-			if s.OldLogprobs != nil {
-				old = s.OldLogprobs[r]
-			}
 			var rl float64
 			if withRef {
 				rl = ref[r]
 			}
-			tt = grpoToken(loss.GRPO, s.Advantage, logp[r], old, isw[r], rl, withRef)
+			tt = grpoToken(loss.GRPO, s.Advantage, logp[r], olds[r], isw[r], rl, withRef)
 			st.SamplerLogprobDiff += math.Abs(logp[r] - s.SamplerLogprobs[r])
 			st.RatioMean += tt.ratio
 			st.KL += tt.kl

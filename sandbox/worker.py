@@ -898,6 +898,7 @@ def _dispatch(sp, req, keys):
     need = [k for k in [df_key] + list(extra_keys.values()) if k != b""]
     if any(k is None or k not in sp["keys"] for k in need):
         return False
+    _seal(sp["outs"], req["limits"]["output_bytes"])  # before the spare may write
     msg = {"keys": [df_key.hex() if df_key else "", {n: k.hex() for n, k in extra_keys.items()}]}
     for k in ("id", "code", "limits", "return_table", "compile_only", "mode", "base_vm"):
         if k in req:
@@ -937,8 +938,6 @@ def run_job(req):
     oom0 = _oom_kills()
     t0 = time.monotonic()
     dropped = None
-    if sp is not None:
-        _seal(sp["outs"], cap)
     if sp is not None and _dispatch(sp, req, (df_key, extra_keys)):
         pid, outs, workdir = sp["pid"], sp["outs"], sp["workdir"]
     else:
