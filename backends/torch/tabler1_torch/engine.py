@@ -152,11 +152,13 @@ class Engine:
             self.reference = ref
         return self.reference
 
-    def _idempotent(self, body: dict, fn: Callable[[dict], dict]) -> dict:
+    def _idempotent(self, method: str, body: dict, fn: Callable[[dict], dict]) -> dict:
         if not isinstance(body, dict):
             raise EngineError(400, "the request body must be a JSON object")
         rid = body.get("request_id")
         with self.lock:
+            if self.dist is not None and self.dist.is_main:
+                self.dist.announce(method, body)
             if rid is not None and rid in self.seen:
                 return self.seen[rid]
             out = fn(body)
@@ -262,7 +264,7 @@ class Engine:
     # --- protocol -------------------------------------------------------
 
     def forward_backward(self, body: dict) -> dict:
-        return self._idempotent(body, self._forward_backward)
+        return self._idempotent("forward_backward", body, self._forward_backward)
 
     def _forward_backward(self, body: dict) -> dict:
         if body.get("loss") is None:
@@ -320,7 +322,7 @@ class Engine:
         }
 
     def sft_forward_backward(self, body: dict) -> dict:
-        return self._idempotent(body, self._sft)
+        return self._idempotent("sft_forward_backward", body, self._sft)
 
     def _sft(self, body: dict) -> dict:
         seqs = self._sequences(body, grpo=False)
@@ -340,7 +342,7 @@ class Engine:
         return {"loss": loss_sum, "kl": 0.0, "clip_fraction": 0.0, "entropy": 0.0, "tokens": int(total_tokens) + int(prompt_tokens)}
 
     def optim_step(self, body: dict) -> dict:
-        return self._idempotent(body, self._optim_step)
+        return self._idempotent("optim_step", body, self._optim_step)
 
     def _optim_step(self, body: dict) -> dict:
         o = _field(body, "optim", dict, "body")
@@ -363,8 +365,6 @@ class Engine:
         for p in params:
             if p.grad is not None:
                 sq += p.grad.detach().double().pow(2).sum().cpu()
-        if self.dist is not None:
-            sq = self.dist.grad_norm_sq(sq, params)
         norm = math.sqrt(float(sq))
         if not math.isfinite(norm):
             self.opt.zero_grad(set_to_none=True)
@@ -384,7 +384,7 @@ class Engine:
         return {"grad_norm": norm, "lr": float(lr)}
 
     def publish(self, body: dict) -> dict:
-        return self._idempotent(body, self._publish)
+        return self._idempotent("publish", body, self._publish)
 
     def _publish(self, body: dict) -> dict:
         # The snapshot is built first and swapped in one assignment: a
@@ -420,16 +420,14 @@ class Engine:
                 raise EngineError(502, f"publish version {version} to {target} failed: {e}") from None
 
     def save(self, body: dict) -> dict:
-        return self._idempotent(body, self._save)
+        return self._idempotent("save", body, self._save)
 
     def _save(self, body: dict) -> dict:
         d = _field(body, "dir", str, "body")
         if not os.path.isabs(d):
             raise EngineError(400, f"dir {d!r} must be an absolute path")
-        if self.dist is not None:
-            self.dist.gather_for_save(self)
-            if not self.dist.is_main:
-                return {}
+        if self.dist is not None and not self.dist.is_main:
+            return {}  # parameters and optimizer state are replicated: rank 0 writes
         try:
             os.makedirs(d, exist_ok=True)
             ref = self.reference
@@ -460,7 +458,7 @@ class Engine:
         st_io.save(os.path.join(d, embedded.OPTIMIZER_FILE), ts, {"step": str(self.step_count)})
 
     def load(self, body: dict) -> dict:
-        return self._idempotent(body, self._load)
+        return self._idempotent("load", body, self._load)
 
     def _load(self, body: dict) -> dict:
         d = _field(body, "dir", str, "body")
@@ -495,8 +493,6 @@ class Engine:
             self.version = int(state.get("version", self.version))
             torch.set_rng_state(torch.frombuffer(bytearray(base64.b64decode(state["torch_rng"])), dtype=torch.uint8))
             self.generator.set_state(torch.frombuffer(bytearray(base64.b64decode(state["sampler_rng"])), dtype=torch.uint8))
-        if self.dist is not None:
-            self.dist.after_load(self)
         return self._publish({})
 
     def health(self) -> dict:
