@@ -46,7 +46,7 @@ class Group:
 
     def reduce_parts(self, p: LossParts) -> LossParts:
         v = self.sum_floats([float(p.loss), p.pg_loss, p.kl_loss, p.tokens, p.clipped, p.kl_sum, p.entropy_sum, p.ratio_sum])
-        return LossParts(torch.tensor(v[0]), *v[1:])
+        return LossParts(torch.tensor(v[0], dtype=torch.float64), *v[1:])
 
     def all_reduce_grads(self, params: list[torch.nn.Parameter]) -> None:
         for p in params:

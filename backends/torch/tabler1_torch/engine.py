@@ -450,11 +450,13 @@ class Engine:
         return [(n, p) for n, p in self.policy.named_parameters() if p.requires_grad]
 
     def _save_optimizer(self, d: str) -> None:
+        # The Go layout is F64; a large model's moments are kept in F32.
+        dt = torch.float64 if self.family.kind == embedded.EmbeddedFamily.kind else torch.float32
         ts: dict[str, torch.Tensor] = {}
         for n, p in self._names():
             st = self.opt.state.get(p, {})
-            ts["exp_avg." + n] = (st["exp_avg"] if "exp_avg" in st else torch.zeros_like(p)).detach().to(torch.float64)
-            ts["exp_avg_sq." + n] = (st["exp_avg_sq"] if "exp_avg_sq" in st else torch.zeros_like(p)).detach().to(torch.float64)
+            ts["exp_avg." + n] = (st["exp_avg"] if "exp_avg" in st else torch.zeros_like(p)).detach().to(dt)
+            ts["exp_avg_sq." + n] = (st["exp_avg_sq"] if "exp_avg_sq" in st else torch.zeros_like(p)).detach().to(dt)
         st_io.save(os.path.join(d, embedded.OPTIMIZER_FILE), ts, {"step": str(self.step_count)})
 
     def load(self, body: dict) -> dict:

@@ -89,7 +89,7 @@ def generate(family: Any, module: torch.nn.Module, jobs: list[Job], generator: t
     while not all(done):
         lp = torch.log_softmax(logits.double(), -1)
         probs = lp.exp()
-        nxt = torch.empty(R, dtype=torch.long)
+        nxt = torch.full((R,), family.pad_id, dtype=torch.long)  # finished rows are fed padding
         for j, job in enumerate(jobs):
             rs = [r for r in range(R) if rows[r][0] == j and not done[r]]
             if rs:
