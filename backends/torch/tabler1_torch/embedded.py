@@ -222,7 +222,9 @@ class Model(torch.nn.Module):
         kj = torch.arange(past + t, device=ids.device).unsqueeze(0)
         mask = (kj <= qi).unsqueeze(0).unsqueeze(0)
         if key_mask is not None:
-            mask = mask & key_mask[:, None, None, :]
+            # A padding query sees only itself: a row with every key masked
+            # would be NaN, and 0 * NaN poisons the real queries' sums.
+            mask = (mask & key_mask[:, None, None, :]) | (kj == qi).unsqueeze(0).unsqueeze(0)
         for i, layer in enumerate(self.layers):
             x = layer(x, mask, caches[i] if caches is not None else None)
         return self.norm(x) @ self.tok_emb.weight.T

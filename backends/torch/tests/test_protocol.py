@@ -195,6 +195,26 @@ class ProtocolTest(unittest.TestCase):
         self.assertEqual(self.s.call("/v1/health")[1]["version"], 1)
 
 
+class GenerateTest(unittest.TestCase):
+    def test_batched_prompts_of_different_lengths_equal_alone(self) -> None:
+        from tabler1_torch.generate import Job, Sampling, generate
+
+        eng = tiny_engine(seed=11)
+        fam = eng.family
+        jobs = [Job(fam.encode_prompt("a much longer prompt"), 2, Sampling(temperature=0, max_tokens=7)),
+                Job(fam.encode_prompt("hi"), 1, Sampling(temperature=0, max_tokens=3)),
+                Job(fam.encode_prompt("mid size"), 1, Sampling(temperature=0, max_tokens=12, stop=("zz",)))]
+        together = generate(fam, eng.served, jobs, eng.generator)
+        for job, got in zip(jobs, together):
+            (alone,) = generate(fam, eng.served, [job], eng.generator)
+            for a, b in zip(got, alone):
+                self.assertEqual(a.tokens, b.tokens)
+                self.assertEqual(a.finish, b.finish)
+                for x, y in zip(a.logprobs, b.logprobs):
+                    self.assertAlmostEqual(x, y, delta=1e-9)
+            self.assertTrue(all(len(g.tokens) <= job.sampling.max_tokens for g in got))
+
+
 class PublishHookTest(unittest.TestCase):
     """--publish-to: the weights are written to DIR/vN and every publisher
     is called; a failure is an error answer naming the target."""
