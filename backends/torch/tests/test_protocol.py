@@ -23,11 +23,11 @@ TOKEN = "s3cret"
 TINY = {"layers": 1, "width": 16, "heads": 2, "mlp": 32, "context": 64}
 
 
-def tiny_engine(seed: int = 3, **opts: Any) -> Engine:
+def tiny_engine(seed: int = 3, config: Optional[dict] = None, **opts: Any) -> Engine:
     d = tempfile.mkdtemp()
     path = os.path.join(d, "cfg.json")
     with open(path, "w") as f:
-        json.dump(TINY, f)
+        json.dump(config or TINY, f)
     return build_engine("embedded:" + path, device="cpu", dtype="float64", seed=seed, **opts)
 
 
@@ -199,7 +199,7 @@ class GenerateTest(unittest.TestCase):
     def test_batched_prompts_of_different_lengths_equal_alone(self) -> None:
         from tabler1_torch.generate import Job, Sampling, generate
 
-        eng = tiny_engine(seed=11)
+        eng = tiny_engine(seed=11, config={**TINY, "layers": 2})  # padding reaches a later layer's keys
         fam = eng.family
         jobs = [Job(fam.encode_prompt("a much longer prompt"), 2, Sampling(temperature=0, max_tokens=7)),
                 Job(fam.encode_prompt("hi"), 1, Sampling(temperature=0, max_tokens=3)),
