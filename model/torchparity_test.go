@@ -46,19 +46,8 @@ func lossFixture(t *testing.T) []byte {
 	var cases []lossCase
 	for _, cfg := range lossConfigs() {
 		c := lossCase{Config: cfg}
-		var batch []grpo.SeqInput
-		for i := 0; i < 5; i++ {
-			n := 1 + r.IntN(8)
-			s := grpo.SeqInput{Advantage: r.NormFloat64()}
-			for k := 0; k < n; k++ {
-				l := -3 + r.NormFloat64()
-				s.Logprobs = append(s.Logprobs, l)
-				s.OldLogprobs = append(s.OldLogprobs, l+0.4*r.NormFloat64())
-				s.SamplerLogprobs = append(s.SamplerLogprobs, l+0.4*r.NormFloat64())
-				s.RefLogprobs = append(s.RefLogprobs, l+r.NormFloat64())
-				s.Mask = append(s.Mask, float64(r.IntN(3))/2)
-			}
-			batch = append(batch, s)
+		batch := randomSeqInputs(r, 5)
+		for _, s := range batch {
 			c.Logprobs = append(c.Logprobs, s.Logprobs)
 			c.Old = append(c.Old, s.OldLogprobs)
 			c.Sampler = append(c.Sampler, s.SamplerLogprobs)

@@ -63,7 +63,8 @@ func TestSmokeTorchBackend(t *testing.T) {
 		"--model", "embedded:"+filepath.Join(root, "configs", "smoke-torch-model.json"),
 		"--seed", strconv.FormatUint(cfg.Seed, 10), "--port", strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own group, killed with the test; and killed if the test dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -349,11 +349,13 @@ class Engine:
         lr = _field(o, "lr", (int, float), "optim")
         if not (lr > 0 and math.isfinite(lr)):
             raise EngineError(400, f"optim.lr = {lr}: want a positive number")
-        b1 = float(o.get("beta1") or 0.9)
-        b2 = float(o.get("beta2") or 0.999)
-        eps = float(o.get("eps") or 1e-8)
-        wd = float(o.get("weight_decay") or 0.0)
-        clip = float(o.get("grad_clip") or 0.0)
+        def num(key: str, default: float) -> float:
+            v = _field(o, key, (int, float), "optim", required=False)
+            return default if v is None else float(v)
+
+        # eps 0 takes the default, as the embedded trainer does.
+        b1, b2, eps = num("beta1", 0.9), num("beta2", 0.999), num("eps", 0.0) or 1e-8
+        wd, clip = num("weight_decay", 0.0), num("grad_clip", 0.0)
         if not (0 <= b1 < 1 and 0 <= b2 < 1) or eps < 0 or wd < 0 or clip < 0:
             raise EngineError(400, "optim: beta1 and beta2 must be in [0, 1); eps, weight_decay and grad_clip >= 0")
         if self.pending == 0:
