@@ -108,7 +108,7 @@ def generate(family: Any, module: torch.nn.Module, jobs: list[Job], generator: t
             lengths[r] += 1
             if tok in family.stop_ids:
                 g.finish, done[r] = "stop", True
-            else:
+            elif job.sampling.stop:
                 text = family.decode(g.tokens)
                 for st in job.sampling.stop:
                     k = text.find(st) if st else -1
