@@ -195,6 +195,20 @@ class ProtocolTest(unittest.TestCase):
         self.assertEqual(self.s.call("/v1/health")[1]["version"], 1)
 
 
+class CLITest(unittest.TestCase):
+    def test_refuses_a_public_address_without_a_token(self) -> None:
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        env = {k: v for k, v in os.environ.items() if k != "TABLER1_BACKEND_TOKEN"}
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+        out = subprocess.run([sys.executable, "-m", "tabler1_torch", "--model", "embedded:/nonexistent.json", "--port", "0", "--host", "0.0.0.0"],
+                             env=env, capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("TABLER1_BACKEND_TOKEN", out.stderr)
+
+
 class GenerateTest(unittest.TestCase):
     def test_batched_prompts_of_different_lengths_equal_alone(self) -> None:
         from tabler1_torch.generate import Job, Sampling, generate
