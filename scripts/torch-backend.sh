@@ -6,7 +6,7 @@
 #
 # The bearer token is read from $TABLER1_BACKEND_TOKEN (required on a
 # non-loopback --host). --nproc N runs N data-parallel ranks with torchrun
-# (rank 0 answers HTTP). Other flags: python3 -m tabler1_torch --help.
+# (rank 0 answers HTTP; torch 1.x: tabler1_torch.launch). Other flags: python3 -m tabler1_torch --help.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 py="${TABLER1_TORCH_PYTHON:-${TABLER1_PYTHON:-/usr/bin/python3}}"
@@ -21,6 +21,11 @@ while [ $# -gt 0 ]; do
 done
 export PYTHONPATH="$root/backends/torch${PYTHONPATH:+:$PYTHONPATH}"
 if [ "$nproc" -gt 1 ]; then
-  exec "$py" -m torch.distributed.run --standalone --nproc_per_node "$nproc" -m tabler1_torch "${args[@]}"
+  # torchrun where it works; torch 1.x's fails to start on Python 3.11, and
+  # tabler1_torch.launch sets the same environment for the ranks.
+  if "$py" -c 'import sys, torch; sys.exit(int(torch.__version__.split(".")[0]) < 2)'; then
+    exec "$py" -m torch.distributed.run --standalone --nproc_per_node "$nproc" -m tabler1_torch "${args[@]}"
+  fi
+  exec "$py" -m tabler1_torch.launch --nproc "$nproc" "${args[@]}"
 fi
 exec "$py" -m tabler1_torch "${args[@]}"

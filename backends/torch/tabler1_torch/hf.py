@@ -133,6 +133,8 @@ def build(model: str, dev: torch.device, dt: torch.dtype, seed: int, name: Optio
         except ImportError:
             raise ValueError("lora_rank needs the peft package (pip install peft)") from None
         policy = peft.get_peft_model(policy, peft.LoraConfig(r=lora_rank, lora_alpha=2 * lora_rank, target_modules="all-linear", task_type="CAUSAL_LM"))
+        if gc:
+            policy.enable_input_require_grads()  # checkpointed blocks need a grad-requiring input when the embeddings are frozen
     served = name or (os.path.basename(model.rstrip("/")) if os.path.isdir(model) else model)
     fam = HFFamily(tok, policy.config, served, dev, bool(lora_rank))
 
