@@ -134,9 +134,8 @@ say "backend up after $(( $(date +%s) - t0 ))s; GRPO stage: $bin train --config 
 sed "s/127\.0\.0\.1:18765/127.0.0.1:$port/" configs/gpu-check.yaml > "$work/gpu-check.yaml"
 t1=$(date +%s)
 train_status=ok
-if ! timeout 330 "$bin" train --config "$work/gpu-check.yaml" --run-dir "$work/run" > "$logs/train.log" 2>&1; then
+if ! timeout 330 "$bin" train --config "$work/gpu-check.yaml" --run-dir "$work/run" 2>&1 | tee "$logs/train.log"; then
   train_status=FAILED
-  tail -30 "$logs/train.log"
 fi
 cp "$work/run/metrics.jsonl" "$logs/metrics.jsonl" 2>/dev/null || true
 phase_done "2 GRPO via tabler1 train" "$train_status" $(( $(date +%s) - t1 ))

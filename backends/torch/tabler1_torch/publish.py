@@ -101,7 +101,11 @@ class _Answer:
     text: str
 
     def json(self) -> Any:
-        return json.loads(self.text)
+        """The body as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            return None
 
 
 class _Client:
@@ -176,10 +180,7 @@ class _Client:
 def _said(ans: _Answer) -> str:
     """What the server said, briefly: an error message from the JSON shapes
     FastAPI, vLLM and SGLang use, or the text."""
-    try:
-        j = ans.json()
-    except ValueError:
-        j = None
+    j = ans.json()
     if isinstance(j, dict):
         for key in ("error", "detail", "message"):
             v = j.get(key)
@@ -221,10 +222,7 @@ class SGLangPublisher:
                            body={"model_path": weights_dir, "weight_version": str(version)})
         if ans.status != 200:
             raise _fail(self._c, "POST", path, ans)
-        try:
-            j = ans.json()
-        except ValueError:
-            j = None
+        j = ans.json()
         if not isinstance(j, dict) or not isinstance(j.get("success"), bool):
             raise PublishError(f"POST {self.url}{path}: bad answer (want a JSON object with a boolean "
                                f"\"success\"): {_said(ans)}")
@@ -260,10 +258,7 @@ class VLLMPublisher:
         if ans.status != 200:
             raise _fail(c, "POST", rpc, ans, paused)
         if ans.text.strip():
-            try:
-                j = ans.json()
-            except ValueError:
-                j = None
+            j = ans.json()
             if not isinstance(j, dict) or not isinstance(j.get("results"), list):
                 raise PublishError(f"POST {self.url}{rpc}: bad answer (want empty or a JSON object with "
                                    f"\"results\"): {_said(ans)}{paused}")
@@ -303,7 +298,7 @@ class VLLMLoRAPublisher:
             raise _fail(c, "GET", "/v1/models", ans)
         try:
             ids = [m.get("id") for m in ans.json()["data"]]
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (KeyError, TypeError, AttributeError):
             raise PublishError(f"GET {self.url}/v1/models: bad answer (want {{\"data\": [{{\"id\": ...}}]}}): "
                                f"{_said(ans)}") from None
         if name not in ids:
