@@ -336,7 +336,7 @@ def prepare_model(config_dir: Path, out: Path, *, device: str, seed: int) -> Non
             model = AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16)
         except TypeError:  # transformers < 4.56 names it torch_dtype
             model = AutoModelForCausalLM.from_config(cfg, torch_dtype=torch.bfloat16)
-    model.save_pretrained(str(out), safe_serialization=True)
+    model.save_pretrained(str(out))  # safetensors: the default since transformers 4.35
 
 
 # ---- command line ----
