@@ -29,7 +29,6 @@ import json
 import socket
 import time
 import urllib.parse
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -111,23 +110,18 @@ class _Answer:
 class _Client:
     """HTTP calls to one server under one deadline per publish."""
 
-    def __init__(self, root: str, timeout_s: float, *,
-                 retries: int = RETRIES, backoff_s: float = BACKOFF_S,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, root: str, timeout_s: float) -> None:
         self.root = root
         self.timeout_s = timeout_s
-        self.retries = retries
-        self.backoff_s = backoff_s
-        self.clock = clock
-        self.sleep = sleep
+        self.retries = RETRIES
+        self.backoff_s = BACKOFF_S
         u = urllib.parse.urlsplit(root)
         self._https = u.scheme == "https"
         self._netloc = u.netloc
         self._prefix = u.path
 
     def deadline(self) -> float:
-        return self.clock() + self.timeout_s
+        return time.monotonic() + self.timeout_s
 
     def call(self, method: str, path: str, deadline: float, *, body: Any = None,
              query: dict[str, str] | None = None, idempotent: bool) -> _Answer:
@@ -142,7 +136,7 @@ class _Client:
         attempt = 0
         while True:
             attempt += 1
-            left = deadline - self.clock()
+            left = deadline - time.monotonic()
             if left <= 0:
                 raise PublishError(f"{what}: no answer within the publish timeout of {self.timeout_s:g} s")
             try:
@@ -155,12 +149,12 @@ class _Client:
                 ans, err, retryable = None, f"no answer within {left:.3g} s (timeout)", idempotent
             except (OSError, http.client.HTTPException) as e:
                 ans, err, retryable = None, f"{type(e).__name__}: {e}", idempotent
-            if not retryable or attempt > self.retries or self.clock() + backoff >= deadline:
+            if not retryable or attempt > self.retries or time.monotonic() + backoff >= deadline:
                 if ans is not None:
                     return ans
                 tries = f" after {attempt} attempts" if attempt > 1 else ""
                 raise PublishError(f"{what}: {err}{tries}")
-            self.sleep(backoff)
+            time.sleep(backoff)
             backoff *= 2
 
     def _once(self, method: str, target: str, data: bytes | None, timeout: float) -> _Answer:
