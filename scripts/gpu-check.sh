@@ -100,7 +100,7 @@ say "tabler1 binary $bin; sandbox python $TABLER1_PYTHON"
 # ---- 1. model
 say "1/3 random Qwen2-1.5B-shaped model -> $work/model"
 t0=$(date +%s)
-timeout 300 "$py" -m tabler1_torch.bench --prepare backends/torch/configs/qwen2-1.5b --model "$work/model" \
+timeout -k 20 300 "$py" -m tabler1_torch.bench --prepare backends/torch/configs/qwen2-1.5b --model "$work/model" \
   > "$logs/prepare.log" 2>&1 || { tail -20 "$logs/prepare.log"; die "model preparation (see $logs/prepare.log)"; }
 tail -1 "$logs/prepare.log"
 phase_done "1 random model (prepare)" ok $(( $(date +%s) - t0 ))
@@ -134,7 +134,7 @@ say "backend up after $(( $(date +%s) - t0 ))s; GRPO stage: $bin train --config 
 sed "s/127\.0\.0\.1:18765/127.0.0.1:$port/" configs/gpu-check.yaml > "$work/gpu-check.yaml"
 t1=$(date +%s)
 train_status=ok
-if ! timeout 330 "$bin" train --config "$work/gpu-check.yaml" --run-dir "$work/run" 2>&1 | tee "$logs/train.log"; then
+if ! timeout -k 30 330 "$bin" train --config "$work/gpu-check.yaml" --run-dir "$work/run" 2>&1 | tee "$logs/train.log"; then
   train_status=FAILED
 fi
 cp "$work/run/metrics.jsonl" "$logs/metrics.jsonl" 2>/dev/null || true
@@ -163,7 +163,7 @@ stop_backend  # frees the GPU for the benchmark
 say "3/3 forward_backward benchmark at $tokens tokens per micro-batch (log: $logs/bench.log)"
 t0=$(date +%s)
 bench_status=ok
-if ! timeout 300 "$py" -m tabler1_torch.bench --model "$work/model" --tokens "$tokens" --json "$logs/bench.json" \
+if ! timeout -k 20 300 "$py" -m tabler1_torch.bench --model "$work/model" --tokens "$tokens" --json "$logs/bench.json" \
   > "$logs/bench.log" 2>&1; then
   bench_status=FAILED
 fi
