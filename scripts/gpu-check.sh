@@ -24,6 +24,8 @@
 #                        removed at the end unless GPU_CHECK_KEEP=1)
 #   GPU_CHECK_PORT       backend port (default 18765)
 #   GPU_CHECK_TOKENS     bench micro-batch sizes (default 8192,16384)
+#   GPU_CHECK_BUDGET     seconds for the whole check (default 470): each phase
+#                        gets what is left, less what the later ones need
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -45,6 +47,10 @@ summary="$logs/summary.txt"
 : > "$summary"
 
 t_start=$(date +%s)
+deadline=$(( t_start + ${GPU_CHECK_BUDGET:-470} ))
+# budget CAP RESERVE: seconds for a phase, at most CAP, leaving RESERVE for
+# the phases after it (at least 10).
+budget() { local b=$(( deadline - $(date +%s) - $2 )); [ "$b" -gt "$1" ] && b=$1; [ "$b" -lt 10 ] && b=10; echo "$b"; }
 say() { printf '[gpu-check %4ds] %s\n' "$(( $(date +%s) - t_start ))" "$*"; }
 die() { say "FAILED: $*" >&2; exit 1; }
 phases=()
@@ -100,7 +106,7 @@ say "tabler1 binary $bin; sandbox python $TABLER1_PYTHON"
 # ---- 1. model
 say "1/3 random Qwen2-1.5B-shaped model -> $work/model"
 t0=$(date +%s)
-timeout -k 20 300 "$py" -m tabler1_torch.bench --prepare backends/torch/configs/qwen2-1.5b --model "$work/model" \
+timeout -k 10 "$(budget 180 300)" "$py" -m tabler1_torch.bench --prepare backends/torch/configs/qwen2-1.5b --model "$work/model" \
   > "$logs/prepare.log" 2>&1 || { tail -20 "$logs/prepare.log"; die "model preparation (see $logs/prepare.log)"; }
 tail -1 "$logs/prepare.log"
 phase_done "1 random model (prepare)" ok $(( $(date +%s) - t0 ))
@@ -111,12 +117,12 @@ t0=$(date +%s)
 bash scripts/torch-backend.sh --model "$work/model" --name gpu-check-qwen2 --port "$port" --seed 1 \
   > "$logs/backend.log" 2>&1 &
 backend_pid=$!
-"$py" - "$port" "$backend_pid" <<'EOF' || { tail -30 "$logs/backend.log"; die "backend did not become healthy (see $logs/backend.log)"; }
+"$py" - "$port" "$backend_pid" "$(budget 180 240)" <<'EOF' || { tail -30 "$logs/backend.log"; die "backend did not become healthy (see $logs/backend.log)"; }
 import json, os, sys, time, urllib.request
-port, pid = sys.argv[1], int(sys.argv[2])
+port, pid, wait = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/health",
                              headers={"Authorization": "Bearer " + os.environ["TABLER1_BACKEND_TOKEN"]})
-deadline = time.monotonic() + 240
+deadline = time.monotonic() + wait
 while time.monotonic() < deadline:
     try:
         os.kill(pid, 0)
@@ -128,13 +134,13 @@ while time.monotonic() < deadline:
             sys.exit(0)
     except OSError:
         time.sleep(2)
-sys.exit("no healthy answer within 240 s")
+sys.exit(f"no healthy answer within {wait} s")
 EOF
 say "backend up after $(( $(date +%s) - t0 ))s; GRPO stage: $bin train --config configs/gpu-check.yaml"
 sed "s/127\.0\.0\.1:18765/127.0.0.1:$port/" configs/gpu-check.yaml > "$work/gpu-check.yaml"
 t1=$(date +%s)
 train_status=ok
-if ! timeout -k 30 330 "$bin" train --config "$work/gpu-check.yaml" --run-dir "$work/run" 2>&1 | tee "$logs/train.log"; then
+if ! timeout -k 20 "$(budget 300 150)" "$bin" train --config "$work/gpu-check.yaml" --run-dir "$work/run" 2>&1 | tee "$logs/train.log"; then
   train_status=FAILED
 fi
 cp "$work/run/metrics.jsonl" "$logs/metrics.jsonl" 2>/dev/null || true
@@ -163,7 +169,7 @@ stop_backend  # frees the GPU for the benchmark
 say "3/3 forward_backward benchmark at $tokens tokens per micro-batch (log: $logs/bench.log)"
 t0=$(date +%s)
 bench_status=ok
-if ! timeout -k 20 300 "$py" -m tabler1_torch.bench --model "$work/model" --tokens "$tokens" --json "$logs/bench.json" \
+if ! timeout -k 10 "$(budget 300 15)" "$py" -m tabler1_torch.bench --model "$work/model" --tokens "$tokens" --json "$logs/bench.json" \
   > "$logs/bench.log" 2>&1; then
   bench_status=FAILED
 fi
