@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+from collections.abc import Mapping
 from typing import Any, Optional
 
 import torch
@@ -55,14 +56,17 @@ class HFFamily:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_id
 
     def encode_prompt(self, text: str) -> list[int]:
-        return list(self.tok(text, add_special_tokens=True)["input_ids"])
+        return [int(i) for i in self.tok.encode(text, add_special_tokens=True)]
 
     def encode_completion(self, text: str) -> list[int]:
-        return list(self.tok(text, add_special_tokens=False)["input_ids"]) + [self.eos_id]
+        return [int(i) for i in self.tok.encode(text, add_special_tokens=False)] + [self.eos_id]
 
     def chat_prompt(self, messages: list[dict]) -> list[int]:
         if getattr(self.tok, "chat_template", None):
-            return list(self.tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True))
+            ids = self.tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+            if isinstance(ids, Mapping):  # transformers >= 5 answers a BatchEncoding by default
+                ids = ids["input_ids"]
+            return [int(i) for i in ids]
         return self.encode_prompt("\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant: ")
 
     def decode(self, ids: list[int]) -> str:

@@ -1,5 +1,5 @@
 """The Hugging Face family on a tiny randomly initialised Qwen2 model with
-transformers' ByT5 byte tokenizer (no download): log-probs equal the
+the byte-level ChatML tokenizer the GPU check builds (no download): log-probs equal the
 model's own logits, a training step, generation, save and load. Skipped
 where transformers is not installed (Debian's CI image has none)."""
 from __future__ import annotations
@@ -7,25 +7,26 @@ from __future__ import annotations
 import importlib.util
 import tempfile
 import unittest
+from pathlib import Path
 
 import torch
 
-HAVE_TRANSFORMERS = importlib.util.find_spec("transformers") is not None
-CHAT = "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}\n{% endfor %}<assistant>"
+HAVE_TRANSFORMERS = all(importlib.util.find_spec(m) is not None for m in ("transformers", "tokenizers"))
 
 
 def tiny_hf_dir() -> str:
     import transformers
 
+    from tabler1_torch.bench import write_byte_tokenizer
+
     d = tempfile.mkdtemp()
-    tok = transformers.ByT5Tokenizer()
-    tok.chat_template = CHAT
+    write_byte_tokenizer(Path(d))
+    tok = transformers.AutoTokenizer.from_pretrained(d)
     cfg = transformers.Qwen2Config(vocab_size=384, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
                                    num_key_value_heads=2, max_position_embeddings=128, eos_token_id=tok.eos_token_id,
                                    pad_token_id=tok.pad_token_id, tie_word_embeddings=True)
     torch.manual_seed(0)
     transformers.Qwen2ForCausalLM(cfg).save_pretrained(d, safe_serialization=True)
-    tok.save_pretrained(d)
     return d
 
 
@@ -39,6 +40,7 @@ class HFFamilyTest(unittest.TestCase):
         eng = build_engine(d, device="cpu", dtype="float32", attn_implementation="eager", micro_batch_tokens=16)
         fam = eng.family
         prompt, comp = fam.encode_prompt("ab"), fam.encode_completion("cd")
+        self.assertEqual((len(prompt), len(comp)), (2, 3), "one token a byte, then the end-of-sequence token")
         lp, _ = eng.completion_logprobs(eng.policy, [Seq(prompt, comp, None, 0.0)])
         with torch.no_grad():
             logits = eng.policy(torch.tensor([prompt + comp])).logits[0]
