@@ -36,7 +36,9 @@
 //     FactChecking, NumericalReasoning and DataAnalysis (Visualization is not
 //     scored: its answers are test code).
 //   - tatqa: tatqa_eval's EM, F1 and scale score; accuracy is EM. A falsy
-//     prediction (null, "", [], 0) scores 0, as in the official code.
+//     prediction (null, "", [], 0) scores 0, as in the official code. F1 is
+//     the token-set overlap even where the prediction lacks the gold's
+//     numbers: TAT-QA's metric drops DROP's number-match rule.
 //   - fetaqa: corpus sacreBLEU (13a tokeniser, exp smoothing, case-sensitive,
 //     0-100 scale), which follows sacrebleu's algorithm exactly but has not been
 //     run against sacrebleu itself here, and ROUGE-L as the mean of per-example

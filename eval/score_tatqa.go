@@ -226,47 +226,39 @@ func wordSet(s string) map[string]bool {
 	return m
 }
 
-// tatEMF1 is get_metrics on one predicted and one gold string.
+// tatEMF1 is get_metrics on one predicted and one gold string: EM of the
+// normalised strings, and the token-set F1 rounded to 2 decimals. Unlike
+// DROP, whose F1 is 0 when the gold has numbers and the prediction none of
+// them, TAT-QA's metric gives the set overlap whatever the numbers
+// (benchmarks.md §7): "2019 revenue" against "2018 revenue" scores 0.5.
 func tatEMF1(pred, gold string) (em, f1 float64) {
 	np, ng := tatNormalize(pred), tatNormalize(gold)
 	if np == ng {
 		em = 1
 	}
-	pb, gb := wordSet(np), wordSet(ng)
-	score := 0.0
-	if numbersMatch(gb, pb) {
-		inter := 0
-		for w := range gb {
-			if pb[w] {
-				inter++
-			}
-		}
-		prec, rec := 1.0, 1.0
-		if len(pb) > 0 {
-			prec = float64(inter) / float64(len(pb))
-		}
-		if len(gb) > 0 {
-			rec = float64(inter) / float64(len(gb))
-		}
-		if prec != 0 || rec != 0 {
-			score = 2 * prec * rec / (prec + rec)
-		}
-	}
-	return em, pyRound(score, 2)
+	return em, pyRound(tokenSetF1(wordSet(np), wordSet(ng)), 2)
 }
 
-// numbersMatch is _match_numbers_if_present.
-func numbersMatch(gold, pred map[string]bool) bool {
-	any := false
+// tokenSetF1 is the F1 of two word sets; an empty set has precision (or
+// recall) 1, as in DROP's _compute_f1.
+func tokenSetF1(pred, gold map[string]bool) float64 {
+	inter := 0
 	for w := range gold {
-		if tatIsNumber(w) {
-			any = true
-			if pred[w] {
-				return true
-			}
+		if pred[w] {
+			inter++
 		}
 	}
-	return !any
+	prec, rec := 1.0, 1.0
+	if len(pred) > 0 {
+		prec = float64(inter) / float64(len(pred))
+	}
+	if len(gold) > 0 {
+		rec = float64(inter) / float64(len(gold))
+	}
+	if prec == 0 && rec == 0 {
+		return 0
+	}
+	return 2 * prec * rec / (prec + rec)
 }
 
 // pyTruthy is Python's truth value of a decoded JSON prediction.
