@@ -46,6 +46,20 @@
 //     ROUGE-L mean, so that FeTaQA has a per-example score like the others.
 //     METEOR, BERTScore and BLEURT are not computed.
 //
+// # The benchmark table
+//
+// Every benchmark is one [Benchmark] row: its name, whether it is one of
+// the paper's four, its prompt task, default test and train splits, its
+// evaluation splits (training on them is refused), its native loader, its
+// one-file train/test cut (AIT-QA), its [Scorer], its prediction shape and
+// its official prediction format. Loading, scoring, prompts, the trainer's
+// data sources and the command line's benchmark names all read the table
+// ([Lookup], [Benchmarks], [PaperBenchmarks], [ParseBenchmarks],
+// [DefaultSplit], [TrainSplit], [IsEvalSplit], [PromptQuestion],
+// [PredictionFor]). A new benchmark is one file with its row, loader and
+// scorer, plus its entry in the builtin list; one defined outside the
+// package is added with [Register] (cmd/tabler1/toybench_test.go does).
+//
 // # Data
 //
 // [LoadJSONL] reads the uniform JSONL (../shared/data/README.md), tables

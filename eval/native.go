@@ -21,51 +21,21 @@ import (
 // HiTab/FeTaQA "dev"/"test"/"train", TAT-QA "dev"/"test_gold"/"train"; AIT-QA and TableBench have one
 // file and ignore it.
 func LoadNative(bench, root, split string) ([]Example, error) {
+	b, err := lookup(bench)
+	if err != nil {
+		return nil, err
+	}
+	if b.Native == nil {
+		return nil, fmt.Errorf("benchmark %q has no native loader: give its data as uniform JSONL", bench)
+	}
 	if split == "" {
 		split = DefaultSplit(bench)
 	}
-	var (
-		exs []Example
-		err error
-	)
-	switch bench {
-	case WTQ:
-		exs, err = loadWTQ(root, split)
-	case TabFact:
-		exs, err = loadTabFact(root, split)
-	case HiTab:
-		exs, err = loadHiTab(root, split)
-	case AITQA:
-		exs, err = loadAITQA(root)
-	case FeTaQA:
-		exs, err = loadFeTaQA(root, split)
-	case TableBench:
-		exs, err = loadTableBench(root)
-	case TATQA:
-		exs, err = loadTATQA(root, split)
-	default:
-		return nil, fmt.Errorf("unknown benchmark %q: want one of %v", bench, Benchmarks())
-	}
+	exs, err := b.Native(root, split)
 	if err != nil {
 		return nil, fmt.Errorf("loading %s (%s) from %s: %w", bench, split, root, err)
 	}
 	return exs, nil
-}
-
-// DefaultSplit is the split a benchmark is evaluated on by default: the
-// official test split where one has labels here.
-func DefaultSplit(bench string) string {
-	switch bench {
-	case WTQ:
-		return "pristine-unseen-tables"
-	case TabFact, TableBench:
-		return "test"
-	case AITQA:
-		return "all"
-	case TATQA:
-		return "test_gold" // tatqa_dataset_test.json has no answers
-	}
-	return "test"
 }
 
 // tableOf converts a uniform table object through layouts.UniformTable, as

@@ -6,6 +6,15 @@ import (
 	"strings"
 )
 
+// tablebenchBenchmark is TableBench (Visualization left out): one file, one
+// text answer per item.
+var tablebenchBenchmark = Benchmark{
+	Name:    TableBench,
+	Native:  func(root, _ string) ([]Example, error) { return loadTableBench(root) },
+	Scorer:  tablebenchScorer{},
+	Predict: textPrediction,
+}
+
 // TableBench's EM, EM_with_error_10 and ROUGE-L as the official
 // eval_tablebench_script computes them (benchmarks.md §6).
 
@@ -197,7 +206,7 @@ func tablebenchMetric(qtype, qsubtype string) string {
 
 type tablebenchScorer struct{}
 
-func (tablebenchScorer) score(ex *Example, p Prediction) Outcome {
+func (tablebenchScorer) Score(ex *Example, p Prediction) Outcome {
 	ref := ""
 	if len(ex.Answer) > 0 {
 		ref = strings.Join(ex.Answer, ", ")
@@ -213,11 +222,11 @@ func (tablebenchScorer) score(ex *Example, p Prediction) Outcome {
 	return Outcome{Correct: s >= 1, Score: s, Metrics: m, Group: qtype}
 }
 
-// summarize gives accuracy (the count-weighted Mix_Metric), the mean of each
+// Summarize gives accuracy (the count-weighted Mix_Metric), the mean of each
 // metric, and per-qtype em and headline metric ("em/FactChecking",
 // "mix/DataAnalysis", ...).
-func (tablebenchScorer) summarize(scored []Scored) Metrics {
-	m := meanSummary(scored)
+func (tablebenchScorer) Summarize(scored []Scored) Metrics {
+	m := MeanSummary(scored)
 	type agg struct {
 		n                   int
 		em, tol, mix, rouge float64

@@ -12,6 +12,25 @@ import (
 	"tabler1/answer"
 )
 
+// tatqaBenchmark is TAT-QA: table and paragraphs; a prediction carries its
+// scale word. test has no answers, so test_gold is the evaluated split.
+var tatqaBenchmark = Benchmark{
+	Name: TATQA, TestSplit: "test_gold", EvalSplits: []string{"test_gold"},
+	Native: loadTATQA, Scorer: tatqaScorer{}, Predict: tatqaPrediction, Official: writeTATQAOfficial,
+}
+
+// tatqaPrediction splits the trailing scale word off the answer ("12
+// million" → "12", scale million); one item is a string, more a list.
+func tatqaPrediction(id string, items []string) Prediction {
+	items, scale := tatqaScale(items)
+	p := List(id, items)
+	if len(items) == 1 {
+		p.Value = items[0]
+	}
+	p.Scale = scale
+	return p
+}
+
 // TAT-QA's EM, F1 and scale score as tatqa_eval.py computes them
 // (benchmarks.md §7).
 
@@ -327,7 +346,7 @@ func pyStr(v any) string {
 
 type tatqaScorer struct{}
 
-func (tatqaScorer) score(ex *Example, p Prediction) Outcome {
+func (tatqaScorer) Score(ex *Example, p Prediction) Outcome {
 	goldScale := ex.MetaString("scale")
 	typ := ex.MetaString("answer_type")
 	em, f1, scale := 0.0, 0.0, 0.0
@@ -364,8 +383,8 @@ func (tatqaScorer) score(ex *Example, p Prediction) Outcome {
 		Metrics: map[string]float64{"em": em, "f1": f1, "scale": scale}}
 }
 
-func (tatqaScorer) summarize(scored []Scored) Metrics {
-	m := meanSummary(scored)
+func (tatqaScorer) Summarize(scored []Scored) Metrics {
+	m := MeanSummary(scored)
 	by := map[string][]Scored{}
 	for _, s := range scored {
 		by[s.Outcome.Group] = append(by[s.Outcome.Group], s)
@@ -374,7 +393,7 @@ func (tatqaScorer) summarize(scored []Scored) Metrics {
 		if g == "" {
 			continue
 		}
-		sub := meanSummary(ss)
+		sub := MeanSummary(ss)
 		m["em/"+g] = sub["em"]
 		m["f1/"+g] = sub["f1"]
 		m["n/"+g] = float64(len(ss))
