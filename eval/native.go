@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"tabler1/answer"
 	"tabler1/layouts"
@@ -59,24 +58,26 @@ func readJSONFile(path string) (any, error) {
 
 // readJSONLFile decodes each non-blank line of a JSONL file into an object.
 func readJSONLFile(path string) ([]map[string]any, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
 	var out []map[string]any
-	for i, line := range strings.Split(string(b), "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		v, err := decodeAny([]byte(line))
+	err = eachJSONLine(f, path, func(b []byte) error {
+		v, err := decodeAny(b)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, i+1, err)
+			return err
 		}
 		m, ok := v.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("%s:%d: not a JSON object", path, i+1)
+			return fmt.Errorf("not a JSON object")
 		}
 		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -99,21 +99,50 @@ func tbItems(s string) []string {
 	return parts
 }
 
-// tablebenchEM is compute_em on already-normalised strings.
+// tablebenchEM is compute_em on already-normalised strings: numeric items
+// match when equal after rounding half up to the fewest decimals of the
+// numeric reference items (4 for a percentage).
 func tablebenchEM(ref, pred string) float64 {
-	refs, preds := tbItems(ref), tbItems(pred)
-	w := 1 / float64(len(refs))
 	minDec := -1
-	for _, r := range refs {
+	for _, r := range tbItems(ref) {
 		if tbNumRE.MatchString(r) {
 			if d := decimalsOf(r); minDec < 0 || d < minDec {
 				minDec = d
 			}
 		}
 	}
-	if minDec < 0 {
-		minDec = 0
-	}
+	minDec = max(minDec, 0)
+	return tbItemScore(ref, pred, func(r string, rv, pv *big.Rat) bool {
+		if strings.HasSuffix(r, "%") {
+			return roundHalfUp(rv, 4).Cmp(roundHalfUp(pv, 4)) == 0
+		}
+		return roundHalfUp(rv, minDec).Cmp(roundHalfUp(pv, minDec)) == 0
+	})
+}
+
+// tablebenchEMTolerance is compute_em_with_tolerance on normalised strings:
+// numeric items match within errPct percent of the reference (a zero
+// reference only by zero).
+func tablebenchEMTolerance(ref, pred string, errPct float64) float64 {
+	return tbItemScore(ref, pred, func(_ string, rv, pv *big.Rat) bool {
+		if rv.Sign() == 0 {
+			return pv.Sign() == 0
+		}
+		diff := new(big.Rat).Sub(rv, pv)
+		diff.Abs(diff)
+		tol := new(big.Rat).Abs(rv)
+		tol.Mul(tol, new(big.Rat).SetFloat64(errPct/100))
+		return diff.Cmp(tol) <= 0
+	})
+}
+
+// tbItemScore is the item loop both EMs share: reference and prediction
+// items are paired by position, each reference item weighs 1/len(refs); a
+// numeric reference item matches by numEqual on the values ("%" read as
+// ÷100; an unreadable prediction item fails), any other item by equality.
+func tbItemScore(ref, pred string, numEqual func(r string, rv, pv *big.Rat) bool) float64 {
+	refs, preds := tbItems(ref), tbItems(pred)
+	w := 1 / float64(len(refs))
 	score := 0.0
 	for i, r := range refs {
 		if i >= len(preds) {
@@ -123,14 +152,7 @@ func tablebenchEM(ref, pred string) float64 {
 		if tbNumRE.MatchString(r) {
 			rv, ok1 := tbPercentValue(r)
 			pv, ok2 := tbPercentValue(p)
-			if !ok1 || !ok2 {
-				continue
-			}
-			if strings.HasSuffix(r, "%") {
-				if roundHalfUp(rv, 4).Cmp(roundHalfUp(pv, 4)) == 0 {
-					score += w
-				}
-			} else if roundHalfUp(rv, minDec).Cmp(roundHalfUp(pv, minDec)) == 0 {
+			if ok1 && ok2 && numEqual(r, rv, pv) {
 				score += w
 			}
 		} else if r == p {
@@ -151,43 +173,6 @@ func tbPercentValue(s string) (*big.Rat, bool) {
 		v.Quo(v, big.NewRat(100, 1))
 	}
 	return v, true
-}
-
-// tablebenchEMTolerance is compute_em_with_tolerance on normalised strings:
-// numeric items match within errPct percent of the reference.
-func tablebenchEMTolerance(ref, pred string, errPct float64) float64 {
-	refs, preds := tbItems(ref), tbItems(pred)
-	w := 1 / float64(len(refs))
-	score := 0.0
-	for i, r := range refs {
-		if i >= len(preds) {
-			break
-		}
-		p := preds[i]
-		if tbNumRE.MatchString(r) {
-			rv, ok1 := tbPercentValue(r)
-			pv, ok2 := tbPercentValue(p)
-			if !ok1 || !ok2 {
-				continue
-			}
-			if rv.Sign() == 0 {
-				if pv.Sign() == 0 {
-					score += w
-				}
-				continue
-			}
-			diff := new(big.Rat).Sub(rv, pv)
-			diff.Abs(diff)
-			tol := new(big.Rat).Abs(rv)
-			tol.Mul(tol, new(big.Rat).SetFloat64(errPct/100))
-			if diff.Cmp(tol) <= 0 {
-				score += w
-			}
-		} else if r == p {
-			score += w
-		}
-	}
-	return score
 }
 
 // tablebenchMetric names the DataAnalysis subtype's metric.
