@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -55,9 +54,7 @@ func cmdScore(ctx context.Context, e *env, args []string) error {
 			out[k] = v
 		}
 		out["n"] = res.N
-		enc := json.NewEncoder(e.stdout)
-		enc.SetEscapeHTML(false)
-		return enc.Encode(out)
+		return printJSON(e.stdout, out)
 	}
 	fmt.Fprintf(e.stdout, "%s: accuracy %.4f (n=%d)\n", *bench, res.Metrics["accuracy"], res.N)
 	keys := make([]string, 0, len(res.Metrics))
