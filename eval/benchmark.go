@@ -98,17 +98,17 @@ func Register(b Benchmark) error {
 	return nil
 }
 
-// Lookup returns the row of the named benchmark.
-func Lookup(name string) (*Benchmark, bool) {
+// row is the named benchmark's row in the table.
+func row(name string) (*Benchmark, bool) {
 	registry.RLock()
 	defer registry.RUnlock()
 	b, ok := registry.byName[name]
 	return b, ok
 }
 
-// lookup is Lookup with the error that names the known benchmarks.
+// lookup is row with the error that names the known benchmarks.
 func lookup(name string) (*Benchmark, error) {
-	if b, ok := Lookup(name); ok {
+	if b, ok := row(name); ok {
 		return b, nil
 	}
 	return nil, fmt.Errorf("unknown benchmark %q: want one of %s", name, strings.Join(Benchmarks(), ", "))
@@ -142,7 +142,7 @@ func PaperBenchmarks() []string {
 
 // KnownBenchmark reports whether name is one of [Benchmarks].
 func KnownBenchmark(name string) bool {
-	_, ok := Lookup(name)
+	_, ok := row(name)
 	return ok
 }
 
@@ -167,7 +167,7 @@ func ParseBenchmarks(list string) ([]string, error) {
 // official test split where one has labels here; "test" for an unknown
 // benchmark.
 func DefaultSplit(bench string) string {
-	if b, ok := Lookup(bench); ok && b.TestSplit != "" {
+	if b, ok := row(bench); ok && b.TestSplit != "" {
 		return b.TestSplit
 	}
 	return "test"
@@ -176,7 +176,7 @@ func DefaultSplit(bench string) string {
 // TrainSplit is the split a benchmark is trained on: the paper's training
 // split ("train" unless the table says otherwise).
 func TrainSplit(bench string) string {
-	if b, ok := Lookup(bench); ok && b.TrainSplit != "" {
+	if b, ok := row(bench); ok && b.TrainSplit != "" {
 		return b.TrainSplit
 	}
 	return "train"
@@ -191,7 +191,7 @@ var everyEvalSplit = []string{"test", "held-out", "heldout"}
 func IsEvalSplit(benchmark, split string) bool {
 	s := strings.ToLower(split)
 	lists := [][]string{everyEvalSplit}
-	if b, ok := Lookup(strings.ToLower(benchmark)); ok {
+	if b, ok := row(strings.ToLower(benchmark)); ok {
 		lists = append(lists, b.EvalSplits)
 	}
 	for _, list := range lists {
@@ -209,7 +209,7 @@ func IsEvalSplit(benchmark, split string) bool {
 // with the paragraphs that go with the table (TAT-QA) before it.
 func PromptQuestion(ex *Example) rollout.Question {
 	task := rollout.TaskQA
-	if b, ok := Lookup(ex.Benchmark); ok && b.Task != "" {
+	if b, ok := row(ex.Benchmark); ok && b.Task != "" {
 		task = b.Task
 	}
 	return rollout.Question{ID: ex.ID, Task: task, Bench: ex.Benchmark, Question: promptQuestion(ex), Table: ex.Table}
@@ -232,7 +232,7 @@ func TrainPart(exs []Example) []Example {
 	whole := map[string][]Example{}
 	out := exs[:0:0]
 	for _, e := range exs {
-		if b, ok := Lookup(e.Benchmark); ok && b.Split != nil && e.Split == "all" {
+		if b, ok := row(e.Benchmark); ok && b.Split != nil && e.Split == "all" {
 			whole[e.Benchmark] = append(whole[e.Benchmark], e)
 			continue
 		}
@@ -240,7 +240,7 @@ func TrainPart(exs []Example) []Example {
 	}
 	for _, name := range Benchmarks() {
 		if w := whole[name]; len(w) > 0 {
-			b, _ := Lookup(name)
+			b, _ := row(name)
 			out = append(out, b.Split(w, "train")...)
 		}
 	}

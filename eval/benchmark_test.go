@@ -44,7 +44,7 @@ func TestBenchmarkTable(t *testing.T) {
 		t.Errorf("PaperBenchmarks() = %v, want %v", got, want)
 	}
 	for _, n := range names {
-		b, ok := Lookup(n)
+		b, ok := row(n)
 		if !ok || b.Name != n || b.Scorer == nil || b.Native == nil {
 			t.Errorf("%s: incomplete row %+v", n, b)
 		}
@@ -59,7 +59,7 @@ func TestBenchmarkTable(t *testing.T) {
 			t.Errorf("TrainSplit(%s) = %q, want %q", bench, got, want)
 		}
 	}
-	if _, ok := Lookup("nope"); ok || KnownBenchmark("nope") {
+	if _, ok := row("nope"); ok || KnownBenchmark("nope") {
 		t.Error("an unknown name is found")
 	}
 }

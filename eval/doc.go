@@ -54,7 +54,7 @@
 // one-file train/test cut (AIT-QA), its [Scorer], its prediction shape and
 // its official prediction format. Loading, scoring, prompts, the trainer's
 // data sources and the command line's benchmark names all read the table
-// ([Lookup], [Benchmarks], [PaperBenchmarks], [ParseBenchmarks],
+// ([Benchmarks], [PaperBenchmarks], [ParseBenchmarks],
 // [DefaultSplit], [TrainSplit], [IsEvalSplit], [PromptQuestion],
 // [PredictionFor]). A new benchmark is one file with its row, loader and
 // scorer, plus its entry in the builtin list; one defined outside the

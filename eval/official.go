@@ -36,7 +36,7 @@ func WritePredictionFiles(dir string, samples []Sample) error {
 		if err := writeWith(filepath.Join(dir, bench+".predictions.jsonl"), func(f *os.File) error { return WritePredictions(f, preds) }); err != nil {
 			return err
 		}
-		if b, ok := Lookup(bench); ok && b.Official != nil {
+		if b, ok := row(bench); ok && b.Official != nil {
 			if err := b.Official(dir, preds); err != nil {
 				return err
 			}

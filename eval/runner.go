@@ -349,7 +349,7 @@ func PredictionFor(ex *Example, items []string) Prediction {
 	if len(items) == 0 {
 		return Prediction{ID: ex.ID}
 	}
-	if b, ok := Lookup(ex.Benchmark); ok && b.Predict != nil {
+	if b, ok := row(ex.Benchmark); ok && b.Predict != nil {
 		return b.Predict(ex.ID, items)
 	}
 	return List(ex.ID, items)
