@@ -77,14 +77,12 @@ func (c *RunConfig) Validate() error {
 	if c.Out == "" {
 		return fmt.Errorf("no output directory: give --out DIR")
 	}
-	if len(c.Benchmarks) == 0 {
-		c.Benchmarks = []string{WTQ, TabFact, HiTab, AITQA}
+	benches, err := ParseBenchmarks(strings.Join(c.Benchmarks, ","))
+	if err != nil {
+		return err
 	}
-	for i, b := range c.Benchmarks {
-		c.Benchmarks[i] = strings.TrimSpace(b)
-		if !KnownBenchmark(c.Benchmarks[i]) {
-			return fmt.Errorf("unknown benchmark %q: want one of %v", b, Benchmarks())
-		}
+	if c.Benchmarks = benches; len(benches) == 0 {
+		c.Benchmarks = PaperBenchmarks()
 	}
 	if c.Mode == "" {
 		c.Mode = string(ModeMixed)

@@ -45,39 +45,13 @@ type Result struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// scorer is one benchmark's official metric.
-type scorer interface {
-	score(ex *Example, p Prediction) Outcome
-	summarize(scored []Scored) Metrics
-}
-
-func scorerFor(bench string) (scorer, error) {
-	switch bench {
-	case WTQ:
-		return wtqScorer{}, nil
-	case TabFact:
-		return tabfactScorer{}, nil
-	case HiTab:
-		return hitabScorer{}, nil
-	case AITQA:
-		return aitqaScorer{}, nil
-	case TableBench:
-		return tablebenchScorer{}, nil
-	case TATQA:
-		return tatqaScorer{}, nil
-	case FeTaQA:
-		return fetaqaScorer{}, nil
-	}
-	return nil, fmt.Errorf("unknown benchmark %q: want one of %v", bench, Benchmarks())
-}
-
 // ScoreExample scores one prediction against ex by ex's benchmark metric.
 func ScoreExample(ex *Example, p Prediction) (Outcome, error) {
-	s, err := scorerFor(ex.Benchmark)
+	b, err := lookup(ex.Benchmark)
 	if err != nil {
 		return Outcome{}, err
 	}
-	o := s.score(ex, p)
+	o := b.Scorer.Score(ex, p)
 	o.ID = ex.ID
 	return o, nil
 }
@@ -85,25 +59,25 @@ func ScoreExample(ex *Example, p Prediction) (Outcome, error) {
 // Summarize aggregates scored predictions of one benchmark into its metrics,
 // with "n" the number scored.
 func Summarize(bench string, scored []Scored) (Metrics, error) {
-	s, err := scorerFor(bench)
+	b, err := lookup(bench)
 	if err != nil {
 		return nil, err
 	}
-	m := s.summarize(scored)
+	m := b.Scorer.Summarize(scored)
 	m["n"] = float64(len(scored))
 	return m, nil
 }
 
 // ScorePredictions scores preds against the examples of one benchmark.
 //
-// The denominator follows the official scorer: for WTQ every prediction line
-// whose id is known is scored (duplicates twice) and gold examples without a
-// prediction are not counted; for the other benchmarks every gold example is
-// scored, a missing prediction as an empty one (wrong), and where an id has
-// several predictions the last one is used. Unknown ids are skipped and
+// The denominator follows the official scorer: for a PerLine benchmark
+// (WTQ) every prediction line whose id is known is scored (duplicates twice)
+// and gold examples without a prediction are not counted; for the other
+// benchmarks every gold example is scored, a missing prediction as an empty
+// one (wrong), and where an id has several predictions the last one is used. Unknown ids are skipped and
 // reported in Warnings and in Metrics["unknown"].
 func ScorePredictions(bench string, exs []Example, preds []Prediction) (*Result, error) {
-	s, err := scorerFor(bench)
+	b, err := lookup(bench)
 	if err != nil {
 		return nil, err
 	}
@@ -114,11 +88,11 @@ func ScorePredictions(bench string, exs []Example, preds []Prediction) (*Result,
 	res := &Result{Benchmark: bench}
 	unknown, missing := 0, 0
 	add := func(ex *Example, p Prediction) {
-		o := s.score(ex, p)
+		o := b.Scorer.Score(ex, p)
 		o.ID = ex.ID
 		res.Scored = append(res.Scored, Scored{Example: ex, Prediction: p, Outcome: o})
 	}
-	if bench == WTQ {
+	if b.PerLine {
 		for _, p := range preds {
 			i, ok := idx[p.ID]
 			if !ok {
@@ -159,7 +133,7 @@ func ScorePredictions(bench string, exs []Example, preds []Prediction) (*Result,
 	if missing > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d of %d examples have no prediction", missing, len(exs)))
 	}
-	res.Metrics = s.summarize(res.Scored)
+	res.Metrics = b.Scorer.Summarize(res.Scored)
 	res.N = len(res.Scored)
 	res.Metrics["n"] = float64(res.N)
 	res.Metrics["unknown"] = float64(unknown)
@@ -167,9 +141,9 @@ func ScorePredictions(bench string, exs []Example, preds []Prediction) (*Result,
 	return res, nil
 }
 
-// meanSummary is the summary of the exact-match benchmarks: accuracy is the
+// MeanSummary is the summary of the exact-match benchmarks: accuracy is the
 // mean Score, and each per-example metric is averaged.
-func meanSummary(scored []Scored) Metrics {
+func MeanSummary(scored []Scored) Metrics {
 	m := Metrics{"accuracy": 0}
 	if len(scored) == 0 {
 		return m

@@ -151,11 +151,11 @@ type DataConfig struct {
 type SourceConfig struct {
 	Path string `yaml:"path" json:"path"`
 	// Benchmark names the benchmark to read from Path with eval's loaders
-	// (wtq, tabfact, hitab, aitqa, fetaqa, tablebench, tatqa); empty reads
-	// Path as uniform JSONL with every benchmark in it.
+	// (a name of eval's benchmark table, eval.Benchmarks); empty reads Path
+	// as uniform JSONL with every benchmark in it.
 	Benchmark string `yaml:"benchmark" json:"benchmark,omitempty"`
-	// Split is the split to read with Benchmark (default: wtq training,
-	// tabfact train, hitab train, aitqa train = the seeded 80% of
+	// Split is the split to read with Benchmark (default: the table's
+	// eval.TrainSplit: wtq training, aitqa train = the seeded 80% of
 	// eval.AITQASplit, others train).
 	Split  string  `yaml:"split" json:"split,omitempty"`
 	Weight float64 `yaml:"weight" json:"weight"`

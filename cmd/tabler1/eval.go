@@ -24,14 +24,14 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 			"paradigm), run its programs in the sandbox, score with the official metrics, and write\n"+
 			"report.{json,md,html}, the predictions in the official formats, and a cache of completed\n"+
 			"samples (samples.jsonl) that a rerun with the same --out resumes from.\n"+
-			"Benchmarks: "+strings.Join(eval.Benchmarks(), ", "))
+			benchmarksUsage())
 	config := fs.String("config", "", "YAML eval configuration (configs/eval.yaml); flags override it")
 	endpoint := fs.String("endpoint", "", "OpenAI base URL(s), comma-separated, e.g. http://127.0.0.1:8000/v1")
 	model := fs.String("model", "", "served model id")
 	server := fs.String("server", "", "server kind: vllm, sglang, embedded, ... (default vllm)")
 	chat := fs.Bool("chat", false, "send prompts to /v1/chat/completions as one user message (instruct models)")
 	apiKeyEnv := fs.String("api-key-env", "", "environment variable holding the API key")
-	bench := fs.String("bench", "", "benchmarks, comma-separated (default wtq,tabfact,hitab,aitqa)")
+	bench := fs.String("bench", "", "benchmarks, comma-separated (default "+strings.Join(eval.PaperBenchmarks(), ",")+")")
 	data := fs.String("data", "", "uniform JSONL file")
 	dataDir := fs.String("data-dir", "", "directory of <bench>.<split>.jsonl files, or of one benchmark's native files")
 	split := fs.String("split", "", "split to read (native files: default the benchmark's test split)")
@@ -106,16 +106,9 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 		return usageError{err.Error()}
 	}
 
-	var exs []eval.Example
-	for _, b := range rc.Benchmarks {
-		bexs, err := eval.LoadData(b, rc.Data, rc.Split)
-		if err != nil {
-			return err
-		}
-		if rc.Limit > 0 {
-			bexs = eval.SeededSubset(bexs, rc.Limit, rc.Seed)
-		}
-		exs = append(exs, bexs...)
+	exs, err := eval.LoadBenchmarks(rc.Benchmarks, rc.Data, rc.Split, rc.Limit, rc.Seed)
+	if err != nil {
+		return err
 	}
 
 	eps := make([]rollout.EndpointConfig, len(rc.Endpoints))

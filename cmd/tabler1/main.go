@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -149,4 +150,11 @@ func requireFlags(fs *flag.FlagSet, names ...string) error {
 		}
 	}
 	return nil
+}
+
+// printJSON writes v as one line of JSON (HTML characters unescaped).
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
