@@ -58,7 +58,8 @@ func cmdTrain(ctx context.Context, e *env, args []string) error {
 	defer closeAll()
 	err = t.Run(ctx, *resume)
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintf(e.stderr, "tabler1 train: interrupted after step %d; checkpoint written, continue with --resume\n", t.State().Step)
+		fmt.Fprintf(e.stderr, "tabler1 train: interrupted after step %d; checkpoint %s written; continue with:\n  tabler1 train --config %s --run-dir %s --resume\n",
+			t.State().Step, trainer.CheckpointDir(cfg.RunDir, t.State().Step), *config, cfg.RunDir)
 		return err
 	}
 	if err != nil {
