@@ -25,14 +25,24 @@ func refusingServer(t *testing.T, refuse func(prompt string) bool) *httptest.Ser
 		switch r.URL.Path {
 		case "/v1/models":
 			io.WriteString(w, `{"object":"list","data":[{"id":"m","object":"model","created":0,"owned_by":"test"}]}`)
-		case "/v1/completions":
+		case "/v1/completions", "/v1/chat/completions":
 			var req struct {
-				Prompt string `json:"prompt"`
+				Prompt   string `json:"prompt"`
+				Messages []struct {
+					Content string `json:"content"`
+				} `json:"messages"`
 			}
 			_ = json.NewDecoder(r.Body).Decode(&req)
+			if len(req.Messages) > 0 {
+				req.Prompt = req.Messages[0].Content
+			}
 			if refuse(req.Prompt) {
 				w.WriteHeader(http.StatusBadRequest)
 				io.WriteString(w, `{"error":{"message":"the prompt is too long","type":"invalid_request_error","param":"prompt","code":null}}`)
+				return
+			}
+			if r.URL.Path == "/v1/chat/completions" {
+				io.WriteString(w, `{"id":"c","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Answer: entailed"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
 				return
 			}
 			io.WriteString(w, `{"id":"c","object":"text_completion","created":0,"model":"m","choices":[{"index":0,"text":"Answer: entailed","finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
@@ -112,5 +122,30 @@ func TestEvalFailsLoudly(t *testing.T) {
 				t.Errorf("report.json counts %d failed of %d; stdout %q", br.FailedRequests, br.Samples, stdout)
 			}
 		})
+	}
+}
+
+// tabler1 distill fails loudly too: a dead teacher before any request, and
+// a teacher that refuses every request exits 1 with the count, after
+// printing its statistics.
+func TestDistillFailsLoudly(t *testing.T) {
+	d := sharedDataDir(t)
+	distillNeedsPandas(t)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL + "/v1"
+	dead.Close()
+	all := refusingServer(t, func(string) bool { return true })
+	for _, tc := range []struct {
+		url, stderr, stdout string
+	}{
+		{deadURL, deadURL, ""},
+		{all.URL + "/v1", "5 of 5 requests failed", `"failed_requests":5`},
+	} {
+		out := filepath.Join(t.TempDir(), "sft.jsonl")
+		code, stdout, stderr := runCmd(t, "distill", "--endpoint", tc.url, "--model", "m", "--bench", "wtq", "--data", filepath.Join(d, "wtq.dev.jsonl"),
+			"--limit", "5", "--sandbox-workers", "1", "--out", out)
+		if code != 1 || !strings.Contains(stderr, tc.stderr) || !strings.Contains(stdout, tc.stdout) {
+			t.Errorf("distill against %s: exit %d, stdout %q, stderr %q; want exit 1, %q and %q", tc.url, code, stdout, stderr, tc.stdout, tc.stderr)
+		}
 	}
 }
