@@ -21,7 +21,8 @@ func cmdTrain(ctx context.Context, e *env, args []string) error {
 	config := fs.String("config", "", "run configuration (YAML)")
 	runDir := fs.String("run-dir", "", "run directory (default: the configuration's run_dir, else runs/<name>)")
 	resume := fs.Bool("resume", false, "continue from the newest complete checkpoint of the run directory")
-	dryRun := fs.Bool("dry-run", false, "print the resolved configuration and the plan, and exit")
+	dryRun := fs.Bool("dry-run", false, "validate as a run does, print the resolved configuration and the plan, check data paths, probe the backend and endpoints, and exit")
+	offline := fs.Bool("offline", false, "with --dry-run: skip the network probes (backend health, endpoints' GET /v1/models)")
 	if err := parseFlags(e, fs, args, false); err != nil {
 		return err
 	}
@@ -36,7 +37,17 @@ func cmdTrain(ctx context.Context, e *env, args []string) error {
 		cfg.RunDir = *runDir
 	}
 	if *dryRun {
-		return cfg.DryRun(e.stdout, e.getenv)
+		if err := cfg.DryRun(e.stdout, e.getenv); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, "# checks:")
+		if err := trainer.Preflight(ctx, cfg, e.getenv, *offline, func(line string) { fmt.Fprintln(e.stdout, "#"+line) }); err != nil {
+			return fmt.Errorf("dry run: the run would fail:\n%w", err)
+		}
+		return nil
+	}
+	if *offline {
+		return usageError{"--offline applies to --dry-run only"}
 	}
 	if err := os.MkdirAll(cfg.RunDir, 0o755); err != nil {
 		return fmt.Errorf("creating run directory: %w", err)
