@@ -47,7 +47,8 @@ func commitTemp(f *os.File, tmp, path string) error {
 	return syncDir(filepath.Dir(path))
 }
 
-// syncDir makes the entries of dir (creations, renames) durable.
+// syncDir makes the entries of dir (creations, renames) durable; on a
+// regular file, it makes its contents durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
@@ -76,15 +77,7 @@ func syncTree(dir string) error {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		err = f.Sync()
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		return err
+		return syncDir(p)
 	})
 	if err != nil {
 		return fmt.Errorf("syncing %s: %w", dir, err)

@@ -14,6 +14,21 @@ import (
 	"tabler1/trainer/backendtest"
 )
 
+// sameDraws checks that the run in cut drew, at each of its 10 steps, the
+// questions the uninterrupted run in whole drew.
+func sameDraws(t *testing.T, whole, cut string) {
+	t.Helper()
+	a, b := drawnPerStep(t, whole), drawnPerStep(t, cut)
+	if len(b) != 10 {
+		t.Fatalf("%d steps after resume, want 10", len(b))
+	}
+	for i := range a {
+		if !slices.Equal(a[i], b[i]) {
+			t.Errorf("step %d drew %v uninterrupted but %v resumed", i+1, a[i], b[i])
+		}
+	}
+}
+
 func appendFile(t *testing.T, path, text string) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
@@ -57,15 +72,7 @@ func TestResumeDropsTornMetricsTail(t *testing.T) {
 			if err != nil {
 				t.Fatalf("resume after a torn metrics line: %v", err)
 			}
-			a, b := drawnPerStep(t, whole), drawnPerStep(t, cut)
-			if len(b) != 10 {
-				t.Fatalf("%d steps after resume, want 10", len(b))
-			}
-			for i := range a {
-				if !slices.Equal(a[i], b[i]) {
-					t.Errorf("step %d drew %v uninterrupted but %v resumed", i+1, a[i], b[i])
-				}
-			}
+			sameDraws(t, whole, cut)
 		})
 	}
 }
@@ -95,15 +102,7 @@ func TestResumeFallsBackFromCorruptCheckpoint(t *testing.T) {
 	if _, err := os.Stat(CheckpointDir(cut, 6) + corruptSuffix); err != nil {
 		t.Errorf("the corrupt checkpoint was not set aside: %v", err)
 	}
-	a, b := drawnPerStep(t, whole), drawnPerStep(t, cut)
-	if len(b) != 10 {
-		t.Fatalf("%d steps after resume, want 10", len(b))
-	}
-	for i := range a {
-		if !slices.Equal(a[i], b[i]) {
-			t.Errorf("step %d drew %v uninterrupted but %v resumed", i+1, a[i], b[i])
-		}
-	}
+	sameDraws(t, whole, cut)
 }
 
 // A backend that cannot be reached is not a corrupt checkpoint: resume
@@ -218,28 +217,14 @@ logging:
 // server starts counting versions at 1, as after a process restart).
 func runEmbedded(t *testing.T, dir string, resume bool, crashAt int) error {
 	t.Helper()
-	cfg, err := ParseConfig([]byte(embeddedResumeConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RunDir = dir
-	b, err := StartEmbedded(context.Background(), cfg.Model.Embedded, cfg.Seed, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	d := fakeDeps(cfg, b)
-	d.AfterStep = func(step int) error {
-		if step == crashAt {
-			return errCrash
+	return runConfig(t, embeddedResumeConfig, dir, resume, crashAt, func(cfg *Config) Backend {
+		b, err := StartEmbedded(context.Background(), cfg.Model.Embedded, cfg.Seed, "", nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	}
-	tr, err := New(cfg, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr.Run(context.Background(), resume)
+		t.Cleanup(func() { b.Close() })
+		return b
+	})
 }
 
 // The published weights' version only grows within a run, across a resume

@@ -49,18 +49,12 @@ func TestWriteTimeoutEndsSlowRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
+	// Serve, not httptest: the http.Server's own write deadline is tested.
+	addr := serveLoopback(t, s)
 	// 4 prompts x 64 completions x 100 tokens: far longer than 100ms.
 	body := `{"model":"tiny","prompt":["a","b","c","d"],"n":64,"max_tokens":100,"temperature":1}`
 	start := time.Now()
-	resp, err := http.Post("http://"+ln.Addr().String()+"/v1/completions", "application/json", strings.NewReader(body))
+	resp, err := http.Post("http://"+addr+"/v1/completions", "application/json", strings.NewReader(body))
 	if err == nil {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
@@ -71,4 +65,19 @@ func TestWriteTimeoutEndsSlowRequests(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("the connection was held %v past a 100ms write timeout", took)
 	}
+}
+
+// serveLoopback runs s.Serve on a free loopback port until the test ends
+// and returns its address.
+func serveLoopback(t *testing.T, s *Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ln.Addr().String()
 }
