@@ -183,9 +183,21 @@ func cleanRunDir(runDir string) ([]string, error) {
 			removed = append(removed, dir)
 		}
 	}
-	tmps, err := removeTemps(runDir)
-	if err != nil {
-		return removed, fmt.Errorf("removing temporary files: %w", err)
+	// Only where the run writes: a run directory may hold the user's files.
+	for _, f := range []string{"config.yaml", "metrics.jsonl"} {
+		p := filepath.Join(runDir, f+tmpSuffix)
+		if err := os.Remove(p); err == nil {
+			removed = append(removed, p)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return removed, fmt.Errorf("removing a temporary file: %w", err)
+		}
 	}
-	return append(removed, tmps...), nil
+	for _, d := range []string{"rollouts", "checkpoints"} {
+		tmps, err := removeTemps(filepath.Join(runDir, d))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return removed, fmt.Errorf("removing temporary files: %w", err)
+		}
+		removed = append(removed, tmps...)
+	}
+	return removed, nil
 }

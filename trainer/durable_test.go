@@ -151,8 +151,14 @@ func TestRunCleansUnfinishedWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	users := filepath.Join(dir, "notes", "draft.tmp") // not the run's: kept
+	os.MkdirAll(filepath.Dir(users), 0o755)
+	os.WriteFile(users, []byte("mine"), 0o644)
 	if err := runFake(t, dir, true, 0); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(users); err != nil {
+		t.Errorf("a file of the user's in the run directory was removed: %v", err)
 	}
 	for _, p := range leftovers[1:] {
 		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
