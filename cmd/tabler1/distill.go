@@ -42,6 +42,10 @@ func cmdDistill(ctx context.Context, e *env, args []string) error {
 	preview := fs.Int("preview-rows", 10, "table rows shown in the prompt")
 	workers := fs.Int("sandbox-workers", 0, "Python sandbox workers (default: CPUs)")
 	wall := fs.Duration("wall", 10*time.Second, "wall-clock limit per program")
+	requestTimeout := fs.Duration("request-timeout", 0, "limit on one attempt of a request (default 5m)")
+	stallTimeout := fs.Duration("stall-timeout", 0, "stop when no endpoint has answered for this long while requests wait (default 10m)")
+	healthTimeout := fs.Duration("health-timeout", 10*time.Second, "limit on the check, before any request, that every endpoint answers GET /v1/models")
+	maxFailed := fs.Float64("max-failed-requests", eval.DefaultMaxFailedRequests, "share of questions whose request failed above which distill exits 1 (after writing what it kept; 1: never)")
 	if err := parseFlags(e, fs, args, false); err != nil {
 		return err
 	}
@@ -58,6 +62,9 @@ func cmdDistill(ctx context.Context, e *env, args []string) error {
 	}
 	if *n < 1 || *keep < 1 || *maxPer < 1 || *concurrency < 1 {
 		return usageError{"--n, --keep, --max-per-dataset and --concurrency must be at least 1"}
+	}
+	if *maxFailed <= 0 || *maxFailed > 1 {
+		return usageError{fmt.Sprintf("--max-failed-requests is %g: want a share in (0, 1]", *maxFailed)}
 	}
 
 	benches, err := parseBenchmarks(*bench)
@@ -89,11 +96,15 @@ func cmdDistill(ctx context.Context, e *env, args []string) error {
 	for _, u := range strings.Split(*endpoint, ",") {
 		eps = append(eps, rollout.EndpointConfig{URL: strings.TrimSpace(u), Server: *server})
 	}
-	pool, err := rollout.NewPool(rollout.PoolConfig{Endpoints: eps, Model: *model, APIKeyEnv: *apiKeyEnv, MaxConcurrency: *concurrency * *n}, nil)
+	pool, err := rollout.NewPool(rollout.PoolConfig{Endpoints: eps, Model: *model, APIKeyEnv: *apiKeyEnv, MaxConcurrency: *concurrency * *n,
+		RequestTimeout: *requestTimeout, StallTimeout: *stallTimeout}, nil)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	if err := pool.Check(ctx, *healthTimeout); err != nil {
+		return err
+	}
 	tm, err := rollout.LoadTemplates(rollout.TemplateConfig{PreviewRows: *preview})
 	if err != nil {
 		return err
@@ -118,7 +129,10 @@ func cmdDistill(ctx context.Context, e *env, args []string) error {
 	}
 	b, _ := json.Marshal(st)
 	fmt.Fprintln(e.stdout, string(b))
-	return err
+	if err != nil {
+		return err
+	}
+	return failedRequests("distill", st.FailedRequests, st.Questions-st.Skipped, *maxFailed, "")
 }
 
 // evalGrader grades a program's answer with the question's benchmark
