@@ -1,3 +1,5 @@
+//go:build !race
+
 package main
 
 import (
@@ -12,6 +14,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +28,9 @@ type browser struct {
 	cmd  *exec.Cmd
 	ws   *websocket.Conn
 	next int
+	// profile is the fresh --user-data-dir, removed once chromium and its
+	// helper processes are gone.
+	profile string
 }
 
 // chromiumOrSkip finds Debian's chromium; missing, it skips, or fails under
@@ -47,10 +53,16 @@ var devtoolsLine = regexp.MustCompile(`DevTools listening on (ws://\S+)`)
 
 func startBrowser(t *testing.T, bin string) *browser {
 	t.Helper()
+	profile, err := os.MkdirTemp("", "tabler1-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
 		"--hide-scrollbars", "--remote-allow-origins=*", "--remote-debugging-port=0", "--window-size=1400,1000",
-		"--user-data-dir="+t.TempDir(), "about:blank")
+		"--user-data-dir="+profile, "about:blank")
+	// Its own process group: chromium's helper processes end with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +70,7 @@ func startBrowser(t *testing.T, bin string) *browser {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting chromium: %v", err)
 	}
-	b := &browser{t: t, cmd: cmd}
+	b := &browser{t: t, cmd: cmd, profile: profile}
 	t.Cleanup(b.close)
 	found := make(chan string, 1)
 	go func() {
@@ -114,8 +126,15 @@ func (b *browser) close() {
 		b.ws.Close()
 	}
 	if b.cmd.Process != nil {
-		b.cmd.Process.Kill()
+		syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
 		b.cmd.Wait()
+	}
+	// Helpers may still be exiting: retry the removal briefly.
+	for range 20 {
+		if os.RemoveAll(b.profile) == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
