@@ -93,22 +93,27 @@ func (t *metricsTail) refresh() (reset bool, err error) {
 	return reset, nil
 }
 
-// add appends one line's step; a line that is not a JSON object is
-// skipped (a torn write is not the dashboard's to repair).
+// add appends one line's step; a line that is not a JSON object with a
+// step is skipped (a torn write is not the dashboard's to repair).
 func (t *metricsTail) add(line []byte) {
-	var obj map[string]any
+	var obj map[string]json.RawMessage
 	if len(bytes.TrimSpace(line)) == 0 || json.Unmarshal(line, &obj) != nil {
 		return
 	}
-	step, ok := obj["step"].(float64)
-	if !ok {
+	step, err := strconv.Atoi(string(obj["step"]))
+	if err != nil {
 		return
 	}
-	stage, _ := obj["stage"].(string)
+	var stage string
+	_ = json.Unmarshal(obj["stage"], &stage)
 	vals := map[string]float64{}
-	flatten("", obj, vals)
+	for k, raw := range obj {
+		if !notMetric(k) {
+			flatten(k, raw, vals)
+		}
+	}
 	n := len(t.steps)
-	t.steps = append(t.steps, int(step))
+	t.steps = append(t.steps, step)
 	t.stages = append(t.stages, stage)
 	for k, v := range vals {
 		col, ok := t.series[k]
@@ -134,18 +139,26 @@ func notMetric(k string) bool {
 	return k == "step" || k == "stage_step" || k == "version"
 }
 
-// flatten collects the numbers of a metrics line by name; nested objects
-// (older metrics files) are flattened with "/".
-func flatten(prefix string, obj map[string]any, out map[string]float64) {
-	for k, v := range obj {
-		name := prefix + k
-		switch v := v.(type) {
-		case float64:
-			if prefix != "" || !notMetric(k) {
-				out[name] = v
+// flatten collects the numbers of a metrics value by name: numbers as they
+// are, nested objects (older metrics files) with "/"-joined names; strings,
+// lists and booleans are not curves. Numbers are parsed without decoding the
+// rest (the items list of every line).
+func flatten(name string, raw json.RawMessage, out map[string]float64) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return
+	}
+	switch c := raw[0]; {
+	case c == '-' || (c >= '0' && c <= '9'):
+		if v, err := strconv.ParseFloat(string(raw), 64); err == nil {
+			out[name] = v
+		}
+	case c == '{':
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(raw, &obj) == nil {
+			for k, v := range obj {
+				flatten(name+"/"+k, v, out)
 			}
-		case map[string]any:
-			flatten(name+"/", v, out)
 		}
 	}
 }

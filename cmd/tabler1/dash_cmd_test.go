@@ -12,6 +12,10 @@ func TestDashRefusesOpenAddressWithoutToken(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "without a token") {
 		t.Errorf("dash on 0.0.0.0 without a token: exit %d, %q", code, errs)
 	}
+	code, _, errs = runCmd(t, "train", "--config", filepath.Join("testdata", "dash-run.yaml"), "--run-dir", filepath.Join(dir, "run"), "--ui", "0.0.0.0:0")
+	if code != 1 || !strings.Contains(errs, "without a token") {
+		t.Errorf("train --ui 0.0.0.0 without a token: exit %d, %q", code, errs)
+	}
 	if code, _, _ := runCmd(t, "dash"); code != 2 {
 		t.Errorf("dash without RUN_DIR: exit %d, want 2", code)
 	}
