@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/setup-torch.sh
+# The dashboard's browser test needs chromium: installed in CI, skipped
+# elsewhere when missing.
+if [ "${CI:-}" = true ]; then bash scripts/setup-chromium.sh; fi
 export TABLER1_PYTHON="${TABLER1_PYTHON:-/usr/bin/python3}"
 
 echo "== gofmt"
@@ -28,3 +31,8 @@ echo "== backends/torch unittest"
 PYTHONPATH=backends/torch /usr/bin/python3 -m unittest discover -s backends/torch/tests -t backends/torch
 echo "== smoke training against the torch backend (configs/smoke-torch.yaml, no race detector)"
 go test -count=1 -timeout 20m -run '^TestSmokeTorchBackend$' -v ./trainer/ | grep -E '^(---|=== RUN|\s+smoke_torch_test|ok|FAIL|PASS)'
+# The dashboard in headless Chromium on a run that trains (tens of seconds
+# of CPU training: also built only without -race); skips without chromium
+# outside CI.
+echo "== dashboard in a browser (cmd/tabler1 TestDashBrowser, no race detector)"
+go test -count=1 -timeout 10m -run '^TestDashBrowser$' -v ./cmd/tabler1/ | grep -E '^(---|=== RUN|\s+(dash|cdp)_test|ok|FAIL|PASS)'

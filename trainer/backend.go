@@ -57,8 +57,10 @@ type ForwardResult struct {
 	// of completion tokens whose ratio was clipped. Zero for SFT.
 	KL           float64 `json:"kl"`
 	ClipFraction float64 `json:"clip_fraction"`
-	Entropy      float64 `json:"entropy,omitempty"`
-	Tokens       int     `json:"tokens"`
+	// Entropy estimates the policy's entropy over the completion tokens
+	// (their mean negative log-probability); logged as actor/entropy.
+	Entropy float64 `json:"entropy,omitempty"`
+	Tokens  int     `json:"tokens"`
 }
 
 // OptimResult reports one optimizer step.

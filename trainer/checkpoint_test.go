@@ -38,7 +38,8 @@ func TestCheckpointsKeepAndIgnoreUnfinished(t *testing.T) {
 }
 
 func FuzzDecodeMetrics(f *testing.F) {
-	f.Add([]byte(`{"step":1,"stage":"sft","loss":2.5,"items":["a"]}` + "\n"))
+	f.Add([]byte(`{"step":1,"stage":"sft","actor/loss":2.5,"items":["a"]}` + "\n"))
+	f.Add([]byte(`{"step":3,"critic/rewards/format/mean":0.5,"fallback/rescued":2,"eval/wtq/test/accuracy":0.25}` + "\n"))
 	f.Add([]byte("\n\n{\"step\":2}\n"))
 	f.Add([]byte("{"))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -276,6 +276,9 @@ type LoggingConfig struct {
 	Progress string `yaml:"progress" json:"progress"`
 	// RolloutLog writes rollouts/step-N.jsonl with every scored sample.
 	RolloutLog *bool `yaml:"rollout_log" json:"rollout_log"`
+	// TensorBoard writes each step's metrics as TensorBoard scalars under
+	// RUN_DIR/tb (default true).
+	TensorBoard *bool `yaml:"tensorboard" json:"tensorboard"`
 	// Level is the zap level of log.jsonl (debug, info, warn, error).
 	Level string `yaml:"level" json:"level"`
 }
@@ -417,6 +420,9 @@ func (c *Config) Defaults() {
 	}
 	if c.Logging.RolloutLog == nil {
 		c.Logging.RolloutLog = boolPtr(true)
+	}
+	if c.Logging.TensorBoard == nil {
+		c.Logging.TensorBoard = boolPtr(true)
 	}
 	if c.Logging.Level == "" {
 		c.Logging.Level = "info"

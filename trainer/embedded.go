@@ -121,7 +121,9 @@ func (b *EmbeddedBackend) ForwardBackward(ctx context.Context, batch Batch, loss
 	if err != nil {
 		return ForwardResult{}, fmt.Errorf("embedded backend: %w", err)
 	}
-	return ForwardResult{Loss: st.Loss, KL: st.KL, ClipFraction: st.ClipFraction, Tokens: st.Tokens + st.PromptTokens}, nil
+	// The mean negative log-probability of the sampled tokens estimates
+	// the policy's entropy, as grpo.LossStats.Entropy.
+	return ForwardResult{Loss: st.Loss, KL: st.KL, ClipFraction: st.ClipFraction, Entropy: -st.MeanLogprob, Tokens: st.Tokens + st.PromptTokens}, nil
 }
 
 // SFTForwardBackward implements Backend.

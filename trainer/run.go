@@ -176,7 +176,8 @@ func (t *Trainer) Run(ctx context.Context, resume bool) error {
 	if err := t.writeConfig(); err != nil {
 		return err
 	}
-	ml, err := openMetrics(dir, resumeStep, t.cfg.Logging.RolloutLog == nil || *t.cfg.Logging.RolloutLog, t.log)
+	ml, err := openMetrics(dir, resumeStep, t.cfg.Logging.RolloutLog == nil || *t.cfg.Logging.RolloutLog,
+		t.cfg.Logging.TensorBoard == nil || *t.cfg.Logging.TensorBoard, t.now(), t.log)
 	if err != nil {
 		return err
 	}
@@ -255,7 +256,7 @@ func (t *Trainer) Run(ctx context.Context, resume bool) error {
 		t.state.PublishVersion = m.Version
 		// The new weights are served: the pipeline may run further ahead.
 		gate.set(step)
-		if err := ml.write(m, samples); err != nil {
+		if err := ml.write(m, samples, t.now()); err != nil {
 			return err
 		}
 		t.log.Info("step", zap.Int("step", step), zap.String("stage", m.Stage), zap.Float64("loss", m.Loss),

@@ -86,7 +86,7 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeli
 		}
 		m.TrainSeconds = t.now().Sub(trainStart).Seconds()
 	}
-	m.Loss, m.KL, m.ClipFraction, m.Tokens = fb.Loss, fb.KL, fb.ClipFraction, fb.Tokens
+	m.Loss, m.KL, m.ClipFraction, m.Entropy, m.Tokens = fb.Loss, fb.KL, fb.ClipFraction, fb.Entropy, fb.Tokens
 	trainStart := t.now()
 	if len(batch.Sequences) > 0 {
 		o := st.Optim

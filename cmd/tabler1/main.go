@@ -41,6 +41,7 @@ func commands() map[string]command {
 		"train":   {"run a training configuration", cmdTrain},
 		"distill": {"distill program answers from a teacher endpoint into SFT JSONL", cmdDistill},
 		"plot":    {"draw PNG curves of a run directory", cmdPlot},
+		"dash":    {"serve a live dashboard of run directories (curves, rollouts, evals)", cmdDash},
 		"bench":   {"benchmarks against an in-process baseline (bench sandbox|rollout|model)", cmdBench},
 	}
 }

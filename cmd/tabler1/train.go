@@ -11,18 +11,21 @@ import (
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/term"
 
+	"tabler1/dash"
 	"tabler1/trainer"
 )
 
 // cmdTrain runs a training configuration (package trainer).
 func cmdTrain(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "train", "--config FILE [--run-dir DIR] [--resume] [--dry-run]",
+	fs := newFlags(e, "train", "--config FILE [--run-dir DIR] [--resume] [--dry-run] [--ui ADDR]",
 		"Run the stages of a training configuration: rollouts, sandbox, rewards, backend updates,\ncheckpoints (every checkpoint.every steps and on SIGINT/SIGTERM) and logs in the run directory.")
 	config := fs.String("config", "", "run configuration (YAML)")
 	runDir := fs.String("run-dir", "", "run directory (default: the configuration's run_dir, else runs/<name>)")
 	resume := fs.Bool("resume", false, "continue from the newest complete checkpoint of the run directory")
 	dryRun := fs.Bool("dry-run", false, "validate as a run does, print the resolved configuration and the plan, check data paths, probe the backend and endpoints, and exit")
 	offline := fs.Bool("offline", false, "with --dry-run: skip the network probes (backend health, endpoints' GET /v1/models)")
+	ui := fs.String("ui", "", "serve the dashboard of the run on this address while it trains (e.g. 127.0.0.1:8080)")
+	uiToken := fs.String("ui-token", "", "token the dashboard's requests must carry; required for a non-loopback --ui")
 	if err := parseFlags(e, fs, args, false); err != nil {
 		return err
 	}
@@ -62,6 +65,22 @@ func cmdTrain(ctx context.Context, e *env, args []string) error {
 		terminal = term.IsTerminal(int(f.Fd()))
 	}
 	fmt.Fprintf(e.stderr, "tabler1 train: %s → %s\n", *config, cfg.RunDir)
+	if *ui != "" {
+		l, err := dash.Listen(*ui, *uiToken)
+		if err != nil {
+			return err
+		}
+		uctx, stopUI := context.WithCancel(ctx)
+		uiDone := make(chan struct{})
+		go func() {
+			defer close(uiDone)
+			if err := serveDash(uctx, l, []string{cfg.RunDir}, *uiToken); err != nil {
+				log.Error("dashboard", zap.Error(err))
+			}
+		}()
+		defer func() { stopUI(); <-uiDone }()
+		fmt.Fprintf(e.stderr, "tabler1 train: dashboard on %s\n", dashURL(l, *uiToken))
+	}
 	t, closeAll, err := trainer.Setup(ctx, cfg, trainer.Options{Getenv: e.getenv, Log: log, Progress: e.stderr, Terminal: terminal})
 	if err != nil {
 		return err
