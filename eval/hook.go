@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"tabler1/rollout"
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // HookConfig configures evaluation during training.
@@ -48,7 +48,7 @@ type Hook struct {
 
 // NewHook loads the data and draws the subset. exec runs programs (required
 // unless the mode is text).
-func NewHook(hc HookConfig, exec sandbox.Executor, logger *zap.Logger) (*Hook, error) {
+func NewHook(hc HookConfig, exec execution.Executor, logger *zap.Logger) (*Hook, error) {
 	if hc.Every < 0 {
 		return nil, fmt.Errorf("eval hook: every is %d, want >= 0", hc.Every)
 	}

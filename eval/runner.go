@@ -13,7 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"tabler1/rollout"
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // Completer is what the runner needs of a served model; *rollout.Pool is
@@ -81,9 +81,9 @@ type Config struct {
 	// Templates renders prompts (default rollout.DefaultTemplates()).
 	Templates *rollout.Templates
 	// Executor runs programs; required for the program and mixed modes.
-	Executor sandbox.Executor
+	Executor execution.Executor
 	// Limits bound each program (zero: the executor's defaults).
-	Limits sandbox.Limits
+	Limits execution.Limits
 	// Cache, when set, keeps completed samples so that a rerun skips them.
 	Cache *Cache
 	// Progress receives progress (nil: none); ProgressBar draws a bar
@@ -295,11 +295,11 @@ func (r *Runner) example(ctx context.Context, ex *Example, need []int) []Sample 
 				s.Failure = FailInvalidFormat
 				break
 			}
-			res := r.cfg.Executor.Run(ctx, sandbox.Job{Code: parsed.Program, Table: ex.Table, Limits: r.cfg.Limits})
+			res := r.cfg.Executor.Run(ctx, execution.Job{Code: parsed.Program, Table: ex.Table, Limits: r.cfg.Limits})
 			s.Exec = &ExecInfo{Status: string(res.Status), Stdout: clip(res.Stdout, 2000), Stderr: clip(res.Stderr, 2000),
 				ExceptionType: res.ExceptionType, ErrorLine: res.ErrorLine, Detail: res.Detail, WallMS: res.Wall.Milliseconds()}
 			switch {
-			case res.Status != sandbox.StatusOK:
+			case res.Status != execution.StatusOK:
 				s.Failure = string(res.Status)
 			case res.Answer() == "":
 				s.Failure = FailNoOutput

@@ -5,7 +5,7 @@ import (
 
 	"tabler1/answer"
 	"tabler1/layouts"
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // Paradigm is how a completion answers.
@@ -42,12 +42,12 @@ type RewardInput struct {
 	// Code is the program (program paradigm) and Exec its run on the full
 	// table; a nil Exec is a program that was not run.
 	Code string
-	Exec *sandbox.Result
+	Exec *execution.Result
 	// Perturbed is the same program's run on PerturbTable(Table, seed)
 	// (optional; see ComputesNothingConfig.Perturb): same shape and header,
 	// every body cell replaced by a different value of the same kind, so
 	// that an answer computed from the cells almost surely changes.
-	Perturbed *sandbox.Result
+	Perturbed *execution.Result
 	// Text is the text paradigm's extracted answer.
 	Text string
 
@@ -148,14 +148,14 @@ func ComputeReward(cfg RewardConfig, in RewardInput) Reward {
 	case ParadigmProgram:
 		r.CodeLen = codeLength(in.Code)
 		ran := in.Exec != nil
-		if ran && in.Exec.Status == sandbox.StatusSandboxError {
+		if ran && in.Exec.Status == execution.StatusSandboxError {
 			r.SandboxError = true
 			ran = false
 		}
-		if ran && in.Exec.Status != sandbox.StatusSyntaxError {
+		if ran && in.Exec.Status != execution.StatusSyntaxError {
 			c.Compile = w.Compile
 		}
-		if ran && in.Exec.Status == sandbox.StatusOK {
+		if ran && in.Exec.Status == execution.StatusOK {
 			c.Execution = w.Execution
 			if in.Task == TaskLTI {
 				r.AnswerScore = LTIScore(cfg.LTI, in.Exec.Table, in.Target)
@@ -299,7 +299,7 @@ func detectComputesNothing(cfg ComputesNothingConfig, in RewardInput) string {
 		}
 	}
 	if cfg.Perturb && in.Perturbed != nil && in.Exec != nil &&
-		in.Exec.Status == sandbox.StatusOK && in.Perturbed.Status == sandbox.StatusOK {
+		in.Exec.Status == execution.StatusOK && in.Perturbed.Status == execution.StatusOK {
 		a := answer.WTQNormalize(in.Exec.Answer())
 		if a != "" && a == answer.WTQNormalize(in.Perturbed.Answer()) && !shapeInvariant(a, in.Table) {
 			return "unchanged_on_perturbed_table"

@@ -9,7 +9,7 @@ import (
 
 	"tabler1/answer"
 	"tabler1/layouts"
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // awards is a 12-row table; the prompt previews 10 rows.
@@ -23,11 +23,11 @@ func awards() *layouts.Table {
 	return t
 }
 
-func ok(stdout string) *sandbox.Result {
-	return &sandbox.Result{Status: sandbox.StatusOK, Stdout: stdout}
+func ok(stdout string) *execution.Result {
+	return &execution.Result{Status: execution.StatusOK, Stdout: stdout}
 }
 
-func program(code string, exec *sandbox.Result) RewardInput {
+func program(code string, exec *execution.Result) RewardInput {
 	return RewardInput{Paradigm: ParadigmProgram, FormatOK: true, Code: code, Exec: exec,
 		Gold: []string{"Che Fu"}, Question: "who won in 2002?", Table: awards(), PreviewRows: 10}
 }
@@ -53,11 +53,11 @@ func TestComputeReward(t *testing.T) {
 		{"right program", program(goodCode, ok("Che Fu\n")), 1.3, true, "", ""},
 		{"wrong program", program(goodCode, ok("Scribe\n")), 0.3, false, "", ""},
 		{"no format", func() RewardInput { in := program(goodCode, ok("Che Fu")); in.FormatOK = false; return in }(), 1.2, true, "", ""},
-		{"syntax error", program(goodCode, &sandbox.Result{Status: sandbox.StatusSyntaxError}), 0.1, false, "", ""},
+		{"syntax error", program(goodCode, &execution.Result{Status: execution.StatusSyntaxError}), 0.1, false, "", ""},
 		// A broken program is not judged for computing nothing.
-		{"syntax error, no df", program(`print("Che Fu"`, &sandbox.Result{Status: sandbox.StatusSyntaxError}), 0.1, false, "", ""},
-		{"runtime error", program(goodCode, &sandbox.Result{Status: sandbox.StatusRuntimeError, Stdout: "Che Fu"}), 0.2, false, "", ""},
-		{"timeout", program(goodCode, &sandbox.Result{Status: sandbox.StatusTimeout}), 0.2, false, "", ""},
+		{"syntax error, no df", program(`print("Che Fu"`, &execution.Result{Status: execution.StatusSyntaxError}), 0.1, false, "", ""},
+		{"runtime error", program(goodCode, &execution.Result{Status: execution.StatusRuntimeError, Stdout: "Che Fu"}), 0.2, false, "", ""},
+		{"timeout", program(goodCode, &execution.Result{Status: execution.StatusTimeout}), 0.2, false, "", ""},
 		{"not run", program(goodCode, nil), 0.1, false, "", ""},
 		// Hard-coded: 0.3 - 1 (penalty), answer withheld.
 		{"prints literal", program(`print("Che Fu")`, ok("Che Fu")), -0.7, false, "no_table_reference", ""},
@@ -147,7 +147,7 @@ func TestComputesNothingPerturbed(t *testing.T) {
 		}
 	}
 	in := program(code, ok("Che Fu"))
-	in.Perturbed = &sandbox.Result{Status: sandbox.StatusRuntimeError}
+	in.Perturbed = &execution.Result{Status: execution.StatusRuntimeError}
 	if got := ComputeReward(def, in).ComputesNothing; got != "" {
 		t.Errorf("failed perturbed run flagged: %q", got)
 	}
@@ -191,7 +191,7 @@ func TestOverlongAndMasking(t *testing.T) {
 }
 
 func TestSandboxError(t *testing.T) {
-	r := ComputeReward(DefaultRewardConfig(), program(goodCode, &sandbox.Result{Status: sandbox.StatusSandboxError}))
+	r := ComputeReward(DefaultRewardConfig(), program(goodCode, &execution.Result{Status: execution.StatusSandboxError}))
 	if !r.SandboxError || r.Components.Compile != 0 || r.Correct {
 		t.Errorf("sandbox error: %+v", r)
 	}
@@ -249,7 +249,7 @@ func TestLTIReward(t *testing.T) {
 	}
 	cfg := DefaultRewardConfig()
 	in := RewardInput{Task: TaskLTI, Paradigm: ParadigmProgram, FormatOK: true,
-		Code: "df = df.sort_values('a')", Exec: &sandbox.Result{Status: sandbox.StatusOK, Table: same}, Target: target}
+		Code: "df = df.sort_values('a')", Exec: &execution.Result{Status: execution.StatusOK, Table: same}, Target: target}
 	// The LTI program prints nothing and is not judged computes-nothing.
 	if r := ComputeReward(cfg, in); math.Abs(r.Total-1.3) > 1e-12 || !r.Correct || r.ComputesNothing != "" {
 		t.Errorf("LTI program: %+v", r)

@@ -8,13 +8,13 @@ import (
 	"sync"
 
 	"tabler1/layouts"
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
-// Runner runs a program on a table; a sandbox.Executor (the local sandbox
+// Runner runs a program on a table; a execution.Executor (the local sandbox
 // pool, the remote sandbox client) is one.
 type Runner interface {
-	Run(ctx context.Context, job sandbox.Job) sandbox.Result
+	Run(ctx context.Context, job execution.Job) execution.Result
 }
 
 // Grader says whether an answer to a question is correct by the question's
@@ -41,7 +41,7 @@ type DistillConfig struct {
 	// Concurrency is the questions in flight (default 64).
 	Concurrency int `yaml:"concurrency" json:"concurrency"`
 	// Limits bound each program's run (zero fields: the runner's defaults).
-	Limits sandbox.Limits `yaml:"-" json:"-"`
+	Limits execution.Limits `yaml:"-" json:"-"`
 	// Parse picks the program block.
 	Parse ParseOptions `yaml:"parse" json:"parse"`
 }
@@ -221,12 +221,12 @@ func distillOne(ctx context.Context, cfg DistillConfig, teacher Teacher, tm *Tem
 			continue
 		}
 		st.Programs++
-		job := sandbox.Job{Code: p.Program, Table: q.Table, Limits: cfg.Limits, ReturnTable: q.Task == TaskLTI}
+		job := execution.Job{Code: p.Program, Table: q.Table, Limits: cfg.Limits, ReturnTable: q.Task == TaskLTI}
 		res := run.Run(ctx, job)
 		if ctx.Err() != nil {
 			return nil, st, false, ctx.Err()
 		}
-		if res.Status != sandbox.StatusOK {
+		if res.Status != execution.StatusOK {
 			continue
 		}
 		st.RanOK++

@@ -10,7 +10,7 @@ import (
 
 	"tabler1/layouts"
 	"tabler1/rollout/openaitest"
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // echoRunner "runs" a program by reading the value it prints from a
@@ -18,14 +18,14 @@ import (
 // Python (the sandbox has its own tests).
 type echoRunner struct{}
 
-func (echoRunner) Run(_ context.Context, j sandbox.Job) sandbox.Result {
+func (echoRunner) Run(_ context.Context, j execution.Job) execution.Result {
 	i := strings.Index(j.Code, `print("`)
 	if i < 0 {
-		return sandbox.Result{Status: sandbox.StatusRuntimeError, Stderr: "NameError"}
+		return execution.Result{Status: execution.StatusRuntimeError, Stderr: "NameError"}
 	}
 	rest := j.Code[i+7:]
 	out := rest[:strings.IndexByte(rest, '"')]
-	res := sandbox.Result{Status: sandbox.StatusOK, Stdout: out + "\n"}
+	res := execution.Result{Status: execution.StatusOK, Stdout: out + "\n"}
 	if j.ReturnTable {
 		res.Table = &layouts.Table{Header: [][]string{{out}}, Rows: [][]string{}}
 	}

@@ -8,21 +8,21 @@ import (
 	"strings"
 	"testing"
 
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 	"tabler1/trainer/backendtest"
 )
 
 // brokenExecutor fails with a sandbox error on the tables in bad (every
 // table when all is set) and defers to next otherwise.
 type brokenExecutor struct {
-	next sandbox.Executor
+	next execution.Executor
 	bad  map[any]bool
 	all  bool
 }
 
-func (e *brokenExecutor) Run(ctx context.Context, job sandbox.Job) sandbox.Result {
+func (e *brokenExecutor) Run(ctx context.Context, job execution.Job) execution.Result {
 	if e.all || e.bad[job.Table] {
-		return sandbox.Result{Status: sandbox.StatusSandboxError, Detail: "worker died"}
+		return execution.Result{Status: execution.StatusSandboxError, Detail: "worker died"}
 	}
 	return e.next.Run(ctx, job)
 }
@@ -75,7 +75,7 @@ func TestSandboxErrorsDroppedAndMaskedKeptInBaseline(t *testing.T) {
 		nm := 0
 		groups := map[int][]Sample{}
 		for _, s := range logged {
-			if s.SandboxError || (s.Exec != nil && s.Exec.Status == sandbox.StatusSandboxError) {
+			if s.SandboxError || (s.Exec != nil && s.Exec.Status == execution.StatusSandboxError) {
 				t.Errorf("step %d: a sample the sandbox failed on was kept: %+v", m.Step, s.Exec)
 			}
 			if s.Masked {

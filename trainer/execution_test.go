@@ -15,6 +15,7 @@ import (
 	"tabler1/grpo"
 	"tabler1/rollout/openaitest"
 	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 	"tabler1/trainer/backendtest"
 )
 
@@ -145,7 +146,7 @@ func TestLTIGRPOStageExecutes(t *testing.T) {
 		}
 		for _, s := range ss {
 			r := detail(t, s)
-			if s.Exec == nil || s.Exec.Status != sandbox.StatusOK || s.Exec.Table == nil {
+			if s.Exec == nil || s.Exec.Status != execution.StatusOK || s.Exec.Table == nil {
 				t.Fatalf("step %d: %q did not run to a table: %+v", step, s.Code, s.Exec)
 			}
 			if s.Code == wrong {
@@ -224,15 +225,15 @@ func TestPerturbedReexecution(t *testing.T) {
 		r := detail(t, s)
 		switch {
 		case s.Code == failing:
-			if s.Exec == nil || s.Exec.Status == sandbox.StatusOK || s.Perturbed != nil {
+			if s.Exec == nil || s.Exec.Status == execution.StatusOK || s.Perturbed != nil {
 				t.Errorf("failing program: exec %+v, perturbed %+v; want a failed run and no re-run", s.Exec, s.Perturbed)
 			}
 		case strings.HasPrefix(s.Code, "print(\""):
-			if s.Perturbed == nil || s.Perturbed.Status != sandbox.StatusOK || r.ComputesNothing != "unchanged_on_perturbed_table" || s.Components["computes_nothing"] >= 0 {
+			if s.Perturbed == nil || s.Perturbed.Status != execution.StatusOK || r.ComputesNothing != "unchanged_on_perturbed_table" || s.Components["computes_nothing"] >= 0 {
 				t.Errorf("literal %q: perturbed run %+v, computes_nothing %q (%g); want it caught by the perturbed table", s.Code, s.Perturbed, r.ComputesNothing, s.Components["computes_nothing"])
 			}
 		default:
-			if s.Perturbed == nil || s.Perturbed.Status != sandbox.StatusOK || s.Perturbed.Answer() == s.Exec.Answer() || r.ComputesNothing != "" || !s.Correct {
+			if s.Perturbed == nil || s.Perturbed.Status != execution.StatusOK || s.Perturbed.Answer() == s.Exec.Answer() || r.ComputesNothing != "" || !s.Correct {
 				t.Errorf("gold %q: answer %q, on the perturbed table %+v, computes_nothing %q, correct %v; want a different answer and no penalty", s.Code, s.Exec.Answer(), s.Perturbed, r.ComputesNothing, s.Correct)
 			}
 		}

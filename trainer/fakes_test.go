@@ -6,7 +6,7 @@ import (
 	"hash/fnv"
 	"strings"
 
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // fakeGenerator answers with the gold program of the prompt's item for a
@@ -40,11 +40,11 @@ func (g *fakeGenerator) Generate(ctx context.Context, req GenRequest) ([]Complet
 // it and its table: no Python needed.
 type fakeExecutor struct{ answers map[string]string }
 
-func (e *fakeExecutor) Run(ctx context.Context, job sandbox.Job) sandbox.Result {
+func (e *fakeExecutor) Run(ctx context.Context, job execution.Job) execution.Result {
 	if a, ok := e.answers[fmt.Sprintf("%p|%s", job.Table, job.Code)]; ok {
-		return sandbox.Result{Status: sandbox.StatusOK, Stdout: a + "\n"}
+		return execution.Result{Status: execution.StatusOK, Stdout: a + "\n"}
 	}
-	return sandbox.Result{Status: sandbox.StatusRuntimeError, Stderr: "NameError"}
+	return execution.Result{Status: execution.StatusRuntimeError, Stderr: "NameError"}
 }
 
 // exactScorer rewards an exact answer with 1.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // Generator samples completions from the served policy. The rollout
@@ -94,19 +94,19 @@ type Scorer interface {
 // Sample is one scored completion: the record written to
 // rollouts/step-N.jsonl and, as a Sequence, fed to the backend.
 type Sample struct {
-	ID         string          `json:"id"`
-	Step       int             `json:"step"`
-	ItemID     string          `json:"item_id"`
-	Group      int             `json:"group"`
-	Prompt     string          `json:"prompt"`
-	Gold       []string        `json:"gold,omitempty"`
-	Completion                 // sampler output
-	Parsed                     // paradigm, code, answer
-	Exec       *sandbox.Result `json:"exec,omitempty"`
+	ID         string            `json:"id"`
+	Step       int               `json:"step"`
+	ItemID     string            `json:"item_id"`
+	Group      int               `json:"group"`
+	Prompt     string            `json:"prompt"`
+	Gold       []string          `json:"gold,omitempty"`
+	Completion                   // sampler output
+	Parsed                       // paradigm, code, answer
+	Exec       *execution.Result `json:"exec,omitempty"`
 	// Perturbed is the same program's run on grpo.PerturbTable of the
 	// item's table (rewards.computes_nothing.perturb; programs that ran ok).
-	Perturbed *sandbox.Result `json:"perturbed,omitempty"`
-	Extracted string          `json:"extracted"`
+	Perturbed *execution.Result `json:"perturbed,omitempty"`
+	Extracted string            `json:"extracted"`
 	// PolicyStep is the training step whose weights were served when the
 	// completion was requested (0: the initial weights); Staleness is how
 	// many steps older they are than on-policy (step-1-policy_step), 0 in

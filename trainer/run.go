@@ -15,7 +15,7 @@ import (
 	"go.uber.org/zap"
 	"go.yaml.in/yaml/v3"
 
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // Deps are the parts a Trainer drives. Backend and Format are always
@@ -23,7 +23,7 @@ import (
 type Deps struct {
 	Backend   Backend
 	Generator Generator
-	Executor  sandbox.Executor
+	Executor  execution.Executor
 	Format    Format
 	Scorer    Scorer
 	// Sources maps a source name to its items: each data.sources path,

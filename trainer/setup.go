@@ -12,6 +12,7 @@ import (
 	"tabler1/layouts"
 	"tabler1/rollout"
 	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // Options are what Setup takes from the outside world.
@@ -81,7 +82,7 @@ func Setup(ctx context.Context, cfg *Config, o Options) (*Trainer, func() error,
 	}
 
 	needsSandbox := cfg.hasGRPO() || cfg.Data.Synthetic.Verify
-	limits := sandbox.Limits{Wall: cfg.Sandbox.Wall, MemoryBytes: int64(cfg.Sandbox.MemoryMB) << 20}
+	limits := execution.Limits{Wall: cfg.Sandbox.Wall, MemoryBytes: int64(cfg.Sandbox.MemoryMB) << 20}
 	switch {
 	case needsSandbox && cfg.Sandbox.URL != "":
 		// A SandboxFusion-compatible service: no local workers.
@@ -136,7 +137,7 @@ func Setup(ctx context.Context, cfg *Config, o Options) (*Trainer, func() error,
 }
 
 // loadSources reads and generates the training items the stages draw from.
-func loadSources(ctx context.Context, cfg *Config, ex sandbox.Executor, log *zap.Logger) (map[string][]Item, error) {
+func loadSources(ctx context.Context, cfg *Config, ex execution.Executor, log *zap.Logger) (map[string][]Item, error) {
 	out := map[string][]Item{}
 	var tables []*layouts.Table
 	for _, s := range cfg.Data.Sources {

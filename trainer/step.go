@@ -11,7 +11,7 @@ import (
 
 	"tabler1/grpo"
 	"tabler1/layouts"
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // runStep runs one global step of stage si.
@@ -220,7 +220,7 @@ func finishGroups(st StageConfig, kept [][]Sample, m *StepMetrics) error {
 func countExecutions(groups [][]Sample, m *StepMetrics) {
 	for _, g := range groups {
 		for _, s := range g {
-			for _, r := range []*sandbox.Result{s.Exec, s.Perturbed} {
+			for _, r := range []*execution.Result{s.Exec, s.Perturbed} {
 				switch {
 				case r == nil:
 				case r.Reused:
@@ -336,17 +336,17 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 			defer work.Done()
 			for j := range jobs {
 				s := j.sample
-				var res *sandbox.Result
+				var res *execution.Result
 				if s.Paradigm == ParadigmProgram {
-					r := t.d.Executor.Run(ctx, sandbox.Job{Code: s.Code, Table: j.item.Table, ReturnTable: j.item.Task == TaskLTI,
-						Limits: sandbox.Limits{Wall: t.cfg.Sandbox.Wall, MemoryBytes: int64(t.cfg.Sandbox.MemoryMB) << 20}})
+					r := t.d.Executor.Run(ctx, execution.Job{Code: s.Code, Table: j.item.Table, ReturnTable: j.item.Task == TaskLTI,
+						Limits: execution.Limits{Wall: t.cfg.Sandbox.Wall, MemoryBytes: int64(t.cfg.Sandbox.MemoryMB) << 20}})
 					res = &r
 					s.Exec = res
 					s.Extracted = r.Answer()
-					if r.Status == sandbox.StatusOK && t.perturb && j.item.Task != TaskLTI {
-						pr := t.d.Executor.Run(ctx, sandbox.Job{Code: s.Code, Table: perturbed(j.group, j.item),
-							Limits: sandbox.Limits{Wall: t.cfg.Sandbox.Wall, MemoryBytes: int64(t.cfg.Sandbox.MemoryMB) << 20}})
-						if pr.Status != sandbox.StatusSandboxError {
+					if r.Status == execution.StatusOK && t.perturb && j.item.Task != TaskLTI {
+						pr := t.d.Executor.Run(ctx, execution.Job{Code: s.Code, Table: perturbed(j.group, j.item),
+							Limits: execution.Limits{Wall: t.cfg.Sandbox.Wall, MemoryBytes: int64(t.cfg.Sandbox.MemoryMB) << 20}})
+						if pr.Status != execution.StatusSandboxError {
 							// Without it the check falls back to syntax.
 							s.Perturbed = &pr
 						}
@@ -355,7 +355,7 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 					s.Extracted = s.Answer
 				}
 				s.Scored = t.d.Scorer.Score(j.item, &s)
-				if res != nil && res.Status == sandbox.StatusSandboxError {
+				if res != nil && res.Status == execution.StatusSandboxError {
 					s.SandboxError = true
 					t.sandboxStreak.Add(1)
 					t.lastSandboxError.Store(res.Detail)
@@ -398,7 +398,7 @@ func summarize(m *StepMetrics, samples []Sample) {
 		switch s.Paradigm {
 		case ParadigmProgram:
 			prog++
-			if s.Exec != nil && s.Exec.Status == sandbox.StatusOK {
+			if s.Exec != nil && s.Exec.Status == execution.StatusOK {
 				ok++
 			}
 		case ParadigmText:

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"tabler1/layouts"
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // Item is one training example: a table question (with gold answers and,
@@ -171,20 +171,20 @@ func synthQuestion(r *rand.Rand, t *layouts.Table, tpl string) Item {
 // items whose program printed (the first of) their gold answers, plus a
 // description of each dropped item. A sandbox failure is an error: an
 // unverified item is never kept.
-func VerifyGold(ctx context.Context, ex sandbox.Executor, items []Item) (kept []Item, dropped []string, err error) {
+func VerifyGold(ctx context.Context, ex execution.Executor, items []Item) (kept []Item, dropped []string, err error) {
 	for _, it := range items {
 		if it.GoldProgram == "" || len(it.Answers) == 0 {
 			dropped = append(dropped, it.ID+": no gold program or answer")
 			continue
 		}
-		res := ex.Run(ctx, sandbox.Job{Code: it.GoldProgram, Table: it.Table})
-		if res.Status == sandbox.StatusSandboxError {
+		res := ex.Run(ctx, execution.Job{Code: it.GoldProgram, Table: it.Table})
+		if res.Status == execution.StatusSandboxError {
 			return nil, nil, fmt.Errorf("verifying gold program of %s: sandbox failed: %s", it.ID, res.Detail)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
-		if res.Status != sandbox.StatusOK || strings.TrimSpace(res.Answer()) != it.Answers[0] {
+		if res.Status != execution.StatusOK || strings.TrimSpace(res.Answer()) != it.Answers[0] {
 			dropped = append(dropped, fmt.Sprintf("%s: gold program gave %s %q, want %q", it.ID, res.Status, res.Answer(), it.Answers[0]))
 			continue
 		}
