@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"tabler1/episode"
 	"tabler1/rollout"
 	"tabler1/sandbox/execution"
 )
@@ -176,6 +177,6 @@ func SeededSubset(exs []Example, n int, seed uint64) []Example {
 // nopCompleter lets NewHook check its config before a model exists.
 type nopCompleter struct{}
 
-func (nopCompleter) Complete(context.Context, rollout.CompletionRequest) ([]rollout.Completion, error) {
+func (nopCompleter) Complete(context.Context, rollout.CompletionRequest) ([]episode.Completion, error) {
 	return nil, fmt.Errorf("no model")
 }

@@ -12,6 +12,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 	"go.uber.org/zap"
 
+	"tabler1/episode"
 	"tabler1/rollout"
 	"tabler1/sandbox/execution"
 )
@@ -20,7 +21,7 @@ import (
 // one (an OpenAI-compatible endpoint, or the embedded model served
 // in-process).
 type Completer interface {
-	Complete(ctx context.Context, req rollout.CompletionRequest) ([]rollout.Completion, error)
+	Complete(ctx context.Context, req rollout.CompletionRequest) ([]episode.Completion, error)
 }
 
 // ChatCompleter is a Completer that also speaks /v1/chat/completions (as
@@ -28,7 +29,7 @@ type Completer interface {
 // template.
 type ChatCompleter interface {
 	Completer
-	Chat(ctx context.Context, req rollout.ChatRequest) ([]rollout.Completion, error)
+	Chat(ctx context.Context, req rollout.ChatRequest) ([]episode.Completion, error)
 }
 
 // Mode is the answering paradigm the prompt asks for.
@@ -248,23 +249,23 @@ func (r *Runner) example(ctx context.Context, ex *Example, need []int) []Sample 
 	for i, k := range need {
 		out[i] = Sample{Bench: ex.Benchmark, ID: ex.ID, Index: k, Prediction: Prediction{ID: ex.ID}}
 	}
-	q := rollout.Question{ID: ex.ID, Task: rollout.TaskQA, Bench: ex.Benchmark, Question: promptQuestion(ex), Table: ex.Table}
+	q := rollout.Question{ID: ex.ID, Task: episode.TaskQA, Bench: ex.Benchmark, Question: promptQuestion(ex), Table: ex.Table}
 	if ex.Benchmark == TabFact {
-		q.Task = rollout.TaskTabFact
+		q.Task = episode.TaskTabFact
 	}
-	var expect rollout.Paradigm
+	var expect episode.Paradigm
 	switch r.cfg.Mode {
 	case ModeProgram:
-		expect = rollout.ParadigmProgram
+		expect = episode.ParadigmProgram
 	case ModeText:
-		expect = rollout.ParadigmText
+		expect = episode.ParadigmText
 	}
 	prompt, _, err := r.cfg.Templates.Prompt(q, expect)
 	if err != nil {
 		return r.fail(ex, out, FailInvalidFormat, err)
 	}
 	sampling := rollout.Sampling{N: len(need), Temperature: r.cfg.Temperature, TopP: r.cfg.TopP, MaxTokens: r.cfg.MaxTokens, Seed: r.cfg.Seed}
-	var cs []rollout.Completion
+	var cs []episode.Completion
 	if r.cfg.Chat {
 		cs, err = r.model.(ChatCompleter).Chat(ctx, rollout.ChatRequest{
 			Messages: []rollout.ChatMessage{{Role: "user", Content: prompt}}, Sampling: sampling})
@@ -289,13 +290,13 @@ func (r *Runner) example(ctx context.Context, ex *Example, need []int) []Sample 
 		s.Paradigm = string(parsed.Paradigm)
 		var items []string
 		switch parsed.Paradigm {
-		case rollout.ParadigmProgram:
-			s.Program = parsed.Program
+		case episode.ParadigmProgram:
+			s.Program = parsed.Code
 			if r.cfg.Executor == nil {
 				s.Failure = FailInvalidFormat
 				break
 			}
-			res := r.cfg.Executor.Run(ctx, execution.Job{Code: parsed.Program, Table: ex.Table, Limits: r.cfg.Limits})
+			res := r.cfg.Executor.Run(ctx, execution.Job{Code: parsed.Code, Table: ex.Table, Limits: r.cfg.Limits})
 			s.Exec = &ExecInfo{Status: string(res.Status), Stdout: clip(res.Stdout, 2000), Stderr: clip(res.Stderr, 2000),
 				ExceptionType: res.ExceptionType, ErrorLine: res.ErrorLine, Detail: res.Detail, WallMS: res.Wall.Milliseconds()}
 			switch {
@@ -306,7 +307,7 @@ func (r *Runner) example(ctx context.Context, ex *Example, need []int) []Sample 
 			default:
 				items = AnswerItems(res.Answer())
 			}
-		case rollout.ParadigmText:
+		case episode.ParadigmText:
 			items = parsed.Answers
 			if len(items) == 1 {
 				items = AnswerItems(items[0])
@@ -323,7 +324,7 @@ func (r *Runner) example(ctx context.Context, ex *Example, need []int) []Sample 
 func (r *Runner) fail(ex *Example, out []Sample, kind string, err error) []Sample {
 	for i := range out {
 		out[i].Failure = kind
-		out[i].Paradigm = string(rollout.ParadigmInvalid)
+		out[i].Paradigm = string(episode.ParadigmInvalid)
 		out[i].Exec = &ExecInfo{Status: kind, Detail: err.Error()}
 		out[i].Outcome, _ = ScoreExample(ex, out[i].Prediction)
 	}

@@ -4,37 +4,15 @@ import (
 	"math"
 
 	"tabler1/answer"
+	"tabler1/episode"
 	"tabler1/layouts"
 	"tabler1/sandbox/execution"
 )
 
-// Paradigm is how a completion answers.
-type Paradigm string
-
-// The paradigms. A completion the rollout parser could not read as either
-// is invalid.
-const (
-	ParadigmProgram Paradigm = "program"
-	ParadigmText    Paradigm = "text"
-	ParadigmInvalid Paradigm = "invalid"
-)
-
-// Task is what a sample is graded on.
-type Task string
-
-// The tasks. The zero Task is TaskQA.
-const (
-	// TaskQA: a table question, graded on the answer against Gold.
-	TaskQA Task = "qa"
-	// TaskLTI: layout transformation inference, graded on the program's
-	// output table (sandbox Result.Table) against Target.
-	TaskLTI Task = "lti"
-)
-
 // RewardInput is everything the reward of one sample depends on.
 type RewardInput struct {
-	Task     Task
-	Paradigm Paradigm
+	Task     episode.Task
+	Paradigm episode.Paradigm
 	// FormatOK: the completion follows the completion template (decided by
 	// the rollout parser).
 	FormatOK bool
@@ -76,56 +54,6 @@ type RewardInput struct {
 	Truncated           bool
 }
 
-// Components are the weighted contributions to a reward; they sum to
-// Reward.Total. Penalties are <= 0.
-type Components struct {
-	Format          float64 `json:"format"`
-	Compile         float64 `json:"compile"`
-	Execution       float64 `json:"execution"`
-	Answer          float64 `json:"answer"`
-	ComputesNothing float64 `json:"computes_nothing"`
-	TextNeedsTable  float64 `json:"text_needs_table"`
-	ShortCode       float64 `json:"short_code"`
-	Overlong        float64 `json:"overlong"`
-}
-
-// Sum is the total of the components.
-func (c Components) Sum() float64 {
-	return c.Format + c.Compile + c.Execution + c.Answer + c.ComputesNothing + c.TextNeedsTable + c.ShortCode + c.Overlong
-}
-
-// Reward is one sample's reward and what it was made of, for the rollout
-// log.
-type Reward struct {
-	Total      float64    `json:"total"`
-	Components Components `json:"components"`
-	// Answer is the answer that was scored (a program's last stdout line, or
-	// the text answer) and AnswerScore its similarity to gold in [0, 1]
-	// (for LTI, the table score), before any withholding.
-	Answer      string  `json:"answer"`
-	AnswerScore float64 `json:"answer_score"`
-	// Correct is the binary outcome: AnswerScore >= CorrectThreshold and
-	// the answer not withheld. Group filtering and fallback accounting key
-	// on it, never on Total.
-	Correct bool `json:"correct"`
-	// ComputesNothing names why the program was judged to compute nothing
-	// ("" when it was not): no_table_reference, prints_constant, or
-	// unchanged_on_perturbed_table.
-	ComputesNothing string `json:"computes_nothing,omitempty"`
-	// NeedsTable names why the question was judged to need the full table
-	// ("" when it was not): evidence_beyond_preview,
-	// answer_beyond_preview, or question_word:<word>. Judged for text
-	// answers only.
-	NeedsTable string `json:"needs_table,omitempty"`
-	// CodeLen is the program's length as ShortCodeConfig measures it.
-	CodeLen int `json:"code_len,omitempty"`
-	// Masked: leave this sample out of the loss (mask_truncated_completions).
-	Masked bool `json:"masked,omitempty"`
-	// SandboxError: the sandbox failed (not the program); the reward says
-	// nothing about the model, and the trainer should retry or drop it.
-	SandboxError bool `json:"sandbox_error,omitempty"`
-}
-
 // ComputeReward scores one sample.
 //
 // Program samples: format (FormatOK); compile, unless the sandbox reported
@@ -137,15 +65,15 @@ type Reward struct {
 // execution when TextAssumedValid; the answer's similarity to gold (0 for
 // LTI, which needs a program); minus the needs-full-table penalty. Invalid
 // samples: nothing. Every paradigm: minus the overlong penalty.
-func ComputeReward(cfg RewardConfig, in RewardInput) Reward {
-	var r Reward
-	var c Components
+func ComputeReward(cfg RewardConfig, in RewardInput) episode.Reward {
+	var r episode.Reward
+	var c episode.Components
 	w := cfg.Weights
-	if in.FormatOK && in.Paradigm != ParadigmInvalid {
+	if in.FormatOK && in.Paradigm != episode.ParadigmInvalid {
 		c.Format = w.Format
 	}
 	switch in.Paradigm {
-	case ParadigmProgram:
+	case episode.ParadigmProgram:
 		r.CodeLen = codeLength(in.Code)
 		ran := in.Exec != nil
 		if ran && in.Exec.Status == execution.StatusSandboxError {
@@ -157,7 +85,7 @@ func ComputeReward(cfg RewardConfig, in RewardInput) Reward {
 		}
 		if ran && in.Exec.Status == execution.StatusOK {
 			c.Execution = w.Execution
-			if in.Task == TaskLTI {
+			if in.Task == episode.TaskLTI {
 				r.AnswerScore = LTIScore(cfg.LTI, in.Exec.Table, in.Target)
 			} else {
 				r.Answer = in.Exec.Answer()
@@ -167,7 +95,7 @@ func ComputeReward(cfg RewardConfig, in RewardInput) Reward {
 		withheld := false
 		// Only a program that compiles is judged: the paper's "incorrect but
 		// compilable" outputs; a broken one already lacks those credits.
-		if in.Task != TaskLTI && c.Compile > 0 {
+		if in.Task != episode.TaskLTI && c.Compile > 0 {
 			if r.ComputesNothing = detectComputesNothing(cfg.ComputesNothing, in); r.ComputesNothing != "" {
 				c.ComputesNothing = penalty(cfg.ComputesNothing.Penalty)
 				withheld = cfg.ComputesNothing.WithholdAnswer
@@ -180,13 +108,13 @@ func ComputeReward(cfg RewardConfig, in RewardInput) Reward {
 			c.Answer = w.Answer * r.AnswerScore
 		}
 		r.Correct = !withheld && r.AnswerScore >= cfg.CorrectThreshold
-	case ParadigmText:
+	case episode.ParadigmText:
 		if cfg.TextAssumedValid {
 			c.Compile = w.Compile
 			c.Execution = w.Execution
 		}
 		r.Answer = in.Text
-		if in.Task != TaskLTI {
+		if in.Task != episode.TaskLTI {
 			r.AnswerScore = cfg.Similarity.ScoreCanon(in.Text, in.Gold, in.GoldCanon)
 			if r.NeedsTable = needsFullTable(cfg.NeedsTable, in); r.NeedsTable != "" {
 				c.TextNeedsTable = penalty(cfg.NeedsTable.Penalty)

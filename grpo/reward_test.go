@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"tabler1/answer"
+	"tabler1/episode"
 	"tabler1/layouts"
 	"tabler1/sandbox/execution"
 )
@@ -28,12 +29,12 @@ func ok(stdout string) *execution.Result {
 }
 
 func program(code string, exec *execution.Result) RewardInput {
-	return RewardInput{Paradigm: ParadigmProgram, FormatOK: true, Code: code, Exec: exec,
+	return RewardInput{Paradigm: episode.ParadigmProgram, FormatOK: true, Code: code, Exec: exec,
 		Gold: []string{"Che Fu"}, Question: "who won in 2002?", Table: awards(), PreviewRows: 10}
 }
 
 func text(ans, question string) RewardInput {
-	return RewardInput{Paradigm: ParadigmText, FormatOK: true, Text: ans,
+	return RewardInput{Paradigm: episode.ParadigmText, FormatOK: true, Text: ans,
 		Gold: []string{"Che Fu"}, Question: question, Table: awards(), PreviewRows: 10}
 }
 
@@ -73,7 +74,7 @@ func TestComputeReward(t *testing.T) {
 		{"text right, plain question", text("Che Fu", "which winner released navigator?"), 1.3, true, "", ""},
 		{"text right, extremum question", text("Che Fu", "who was the FIRST person to receive the award?"), 0.8, true, "", "question_word:first"},
 		{"text wrong, count question", text("3", "how many winners are there?"), -0.2, false, "", "question_word:how many"},
-		{"invalid", RewardInput{Paradigm: ParadigmInvalid, FormatOK: true, Gold: []string{"x"}}, 0, false, "", ""},
+		{"invalid", RewardInput{Paradigm: episode.ParadigmInvalid, FormatOK: true, Gold: []string{"x"}}, 0, false, "", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := ComputeReward(def, c.in)
@@ -248,13 +249,13 @@ func TestLTIReward(t *testing.T) {
 		}
 	}
 	cfg := DefaultRewardConfig()
-	in := RewardInput{Task: TaskLTI, Paradigm: ParadigmProgram, FormatOK: true,
+	in := RewardInput{Task: episode.TaskLTI, Paradigm: episode.ParadigmProgram, FormatOK: true,
 		Code: "df = df.sort_values('a')", Exec: &execution.Result{Status: execution.StatusOK, Table: same}, Target: target}
 	// The LTI program prints nothing and is not judged computes-nothing.
 	if r := ComputeReward(cfg, in); math.Abs(r.Total-1.3) > 1e-12 || !r.Correct || r.ComputesNothing != "" {
 		t.Errorf("LTI program: %+v", r)
 	}
-	in = RewardInput{Task: TaskLTI, Paradigm: ParadigmText, FormatOK: true, Text: "a table", Target: target}
+	in = RewardInput{Task: episode.TaskLTI, Paradigm: episode.ParadigmText, FormatOK: true, Text: "a table", Target: target}
 	if r := ComputeReward(cfg, in); r.Components.Answer != 0 || r.Correct {
 		t.Errorf("LTI text: %+v", r)
 	}

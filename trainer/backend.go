@@ -3,6 +3,7 @@ package trainer
 import (
 	"context"
 
+	"tabler1/episode"
 	"tabler1/grpo"
 )
 
@@ -29,25 +30,12 @@ type Backend interface {
 	Load(ctx context.Context, dir string) error
 }
 
-// Sequence is one prompt and completion fed to the backend. Token ids are
-// those the sampler produced; a backend that gets none tokenizes the text
-// itself (the SFT stages send text only).
-type Sequence struct {
-	ID               string    `json:"id"`
-	Prompt           string    `json:"prompt"`
-	Completion       string    `json:"completion"`
-	PromptTokens     []int     `json:"prompt_tokens,omitempty"`
-	CompletionTokens []int     `json:"completion_tokens,omitempty"`
-	SamplerLogprobs  []float64 `json:"sampler_logprobs,omitempty"`
-	Advantage        float64   `json:"advantage"`
-}
-
 // Batch is the sequences of one forward-backward call.
 type Batch struct {
 	// Step is the global training step (for the backend's logs and to tell
 	// retries apart).
-	Step      int        `json:"step"`
-	Sequences []Sequence `json:"sequences"`
+	Step      int                `json:"step"`
+	Sequences []episode.Sequence `json:"sequences"`
 }
 
 // ForwardResult reports one forward-backward.

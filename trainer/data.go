@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"tabler1/episode"
 	"tabler1/eval"
 	"tabler1/layouts"
 )
@@ -52,7 +53,7 @@ func LoadSource(src SourceConfig) ([]Item, error) {
 		if IsEvalSplit(e.Benchmark, e.Split) && !src.AllowEvalSplit {
 			return nil, fmt.Errorf("training data %s: record %s is from %s's evaluation split %q; training on it would leak the evaluation set (set allow_eval_split: true on this source if that is really meant)", src.Path, e.ID, e.Benchmark, e.Split)
 		}
-		it := Item{ID: e.Benchmark + ":" + e.ID, Source: src.Path, Task: e.Task, Question: e.Question, Table: e.Table, Answers: e.Answer}
+		it := Item{ID: e.Benchmark + ":" + e.ID, Source: src.Path, Task: episode.TaskOf(e.Task), Question: e.Question, Table: e.Table, Answers: e.Answer}
 		if p := e.MetaString("program"); p != "" {
 			it.GoldProgram = p
 		}
@@ -139,7 +140,7 @@ func LoadLTI(path string) ([]Item, error) {
 }
 
 func ltiItem(t layouts.LTITask) Item {
-	return Item{ID: "lti:" + t.ID, Source: SourceLTI, Task: TaskLTI, Question: "transform: " + strings.Join(t.Ops, ", "),
+	return Item{ID: "lti:" + t.ID, Source: SourceLTI, Task: episode.TaskLTI, Question: "transform: " + strings.Join(t.Ops, ", "),
 		Table: t.Source, Target: t.Target, GoldProgram: t.Program}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"tabler1/episode"
 	"tabler1/sandbox/execution"
 	"tabler1/trainer/backendtest"
 )
@@ -31,9 +32,9 @@ func (e *brokenExecutor) Run(ctx context.Context, job execution.Job) execution.R
 // truncated ones).
 type maskText struct{ Scorer }
 
-func (m maskText) Score(it Item, s *Sample) Scored {
+func (m maskText) Score(it Item, s *episode.Episode) episode.Reward {
 	sc := m.Scorer.Score(it, s)
-	sc.Masked = s.Paradigm == ParadigmText
+	sc.Masked = s.Paradigm == episode.ParadigmText
 	return sc
 }
 
@@ -73,7 +74,7 @@ func TestSandboxErrorsDroppedAndMaskedKeptInBaseline(t *testing.T) {
 		masked += m.MaskedSamples
 		logged := readRollouts(t, cfg.RunDir, m.Step)
 		nm := 0
-		groups := map[int][]Sample{}
+		groups := map[int][]episode.Episode{}
 		for _, s := range logged {
 			if s.SandboxError || (s.Exec != nil && s.Exec.Status == execution.StatusSandboxError) {
 				t.Errorf("step %d: a sample the sandbox failed on was kept: %+v", m.Step, s.Exec)

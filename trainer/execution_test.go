@@ -2,7 +2,6 @@ package trainer
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -12,7 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"tabler1/grpo"
+	"tabler1/episode"
 	"tabler1/rollout/openaitest"
 	"tabler1/sandbox"
 	"tabler1/sandbox/execution"
@@ -82,18 +81,10 @@ func realRun(t *testing.T, conf string, script func(it Item, i int) string) stri
 
 func fenced(code string) string { return "```python\n" + code + "\n```" }
 
-// detail decodes a logged sample's grpo.Reward.
-func detail(t *testing.T, s Sample) grpo.Reward {
+// detail is a logged sample's reward.
+func detail(t *testing.T, s episode.Episode) episode.Reward {
 	t.Helper()
-	b, err := json.Marshal(s.Detail)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r grpo.Reward
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return s.Reward
 }
 
 const ltiGRPOConfig = `
@@ -157,8 +148,8 @@ func TestLTIGRPOStageExecutes(t *testing.T) {
 				continue
 			}
 			golds++
-			if !s.Correct || r.AnswerScore != 1 || s.Components["answer"] != 1 {
-				t.Errorf("the gold program %q scored %g, answer component %g, correct %v; want 1", s.Code, r.AnswerScore, s.Components["answer"], s.Correct)
+			if !s.Correct || r.AnswerScore != 1 || s.Components.Answer != 1 {
+				t.Errorf("the gold program %q scored %g, answer component %g, correct %v; want 1", s.Code, r.AnswerScore, s.Components.Answer, s.Correct)
 			}
 		}
 	}
@@ -229,8 +220,8 @@ func TestPerturbedReexecution(t *testing.T) {
 				t.Errorf("failing program: exec %+v, perturbed %+v; want a failed run and no re-run", s.Exec, s.Perturbed)
 			}
 		case strings.HasPrefix(s.Code, "print(\""):
-			if s.Perturbed == nil || s.Perturbed.Status != execution.StatusOK || r.ComputesNothing != "unchanged_on_perturbed_table" || s.Components["computes_nothing"] >= 0 {
-				t.Errorf("literal %q: perturbed run %+v, computes_nothing %q (%g); want it caught by the perturbed table", s.Code, s.Perturbed, r.ComputesNothing, s.Components["computes_nothing"])
+			if s.Perturbed == nil || s.Perturbed.Status != execution.StatusOK || r.ComputesNothing != "unchanged_on_perturbed_table" || s.Components.ComputesNothing >= 0 {
+				t.Errorf("literal %q: perturbed run %+v, computes_nothing %q (%g); want it caught by the perturbed table", s.Code, s.Perturbed, r.ComputesNothing, s.Components.ComputesNothing)
 			}
 		default:
 			if s.Perturbed == nil || s.Perturbed.Status != execution.StatusOK || s.Perturbed.Answer() == s.Exec.Answer() || r.ComputesNothing != "" || !s.Correct {

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"strings"
 
+	"tabler1/episode"
 	"tabler1/sandbox/execution"
 )
 
@@ -19,18 +20,18 @@ type fakeGenerator struct {
 	fail  error
 }
 
-func (g *fakeGenerator) Generate(ctx context.Context, req GenRequest) ([]Completion, error) {
+func (g *fakeGenerator) Generate(ctx context.Context, req GenRequest) ([]episode.Completion, error) {
 	if g.fail != nil {
 		return nil, g.fail
 	}
-	out := make([]Completion, req.N)
+	out := make([]episode.Completion, req.N)
 	for i := range out {
 		h := fnv.New64a()
 		fmt.Fprintf(h, "%d/%d", req.Seed, i)
 		if float64(h.Sum64()%1000)/1000 < g.share {
-			out[i] = Completion{Text: g.gold[req.Prompt], FinishReason: "stop"}
+			out[i] = episode.Completion{Text: g.gold[req.Prompt], FinishReason: "stop"}
 		} else {
-			out[i] = Completion{Text: "Answer: nobody", FinishReason: "stop"}
+			out[i] = episode.Completion{Text: "Answer: nobody", FinishReason: "stop"}
 		}
 	}
 	return out, nil
@@ -50,7 +51,7 @@ func (e *fakeExecutor) Run(ctx context.Context, job execution.Job) execution.Res
 // exactScorer rewards an exact answer with 1.
 type exactScorer struct{}
 
-func (exactScorer) Score(it Item, s *Sample) Scored {
+func (exactScorer) Score(it Item, s *episode.Episode) episode.Reward {
 	ans := s.Answer
 	if s.Exec != nil {
 		ans = s.Exec.Answer()
@@ -60,7 +61,7 @@ func (exactScorer) Score(it Item, s *Sample) Scored {
 	if ok {
 		r = 1
 	}
-	return Scored{Reward: r, Components: map[string]float64{"answer": r}, Correct: ok}
+	return episode.Reward{Total: r, Components: episode.Components{Answer: r}, Correct: ok}
 }
 
 // fakeDeps wires fakes over synthetic items for cfg.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"tabler1/episode"
 	"tabler1/grpo"
 )
 
@@ -164,7 +165,7 @@ func truncateMetrics(path string, step int) error {
 	return os.WriteFile(path, keep, 0o644)
 }
 
-func (l *metricsLog) write(m StepMetrics, samples []Sample) error {
+func (l *metricsLog) write(m StepMetrics, samples []episode.Episode) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"tabler1/episode"
 	"tabler1/grpo"
 	"tabler1/trainer/backendtest"
 )
@@ -24,7 +25,7 @@ func TestRemoteBackendProtocol(t *testing.T) {
 	srv.Token = "tok"
 	b := newRemote(t, srv)
 	ctx := context.Background()
-	batch := Batch{Step: 1, Sequences: []Sequence{{ID: "a", Prompt: "p", Completion: "xyz", Advantage: 0.5}, {ID: "b", Prompt: "p", Completion: "q", Advantage: -0.5}}}
+	batch := Batch{Step: 1, Sequences: []episode.Sequence{{ID: "a", Prompt: "p", Completion: "xyz", Advantage: 0.5}, {ID: "b", Prompt: "p", Completion: "q", Advantage: -0.5}}}
 	fb, err := b.ForwardBackward(ctx, batch, grpo.DefaultLossConfig())
 	if err != nil || fb.Tokens != 4 {
 		t.Fatalf("ForwardBackward = %+v, %v", fb, err)
@@ -83,7 +84,7 @@ func TestRemoteBackendRetriesFailures(t *testing.T) {
 	b.Retries = 8
 	ctx := context.Background()
 	for step := 1; step <= 30; step++ {
-		if _, err := b.ForwardBackward(ctx, Batch{Step: step, Sequences: []Sequence{{Completion: "x", Advantage: 1}}}, grpo.LossConfig{}); err != nil {
+		if _, err := b.ForwardBackward(ctx, Batch{Step: step, Sequences: []episode.Sequence{{Completion: "x", Advantage: 1}}}, grpo.LossConfig{}); err != nil {
 			t.Fatalf("step %d: %v", step, err)
 		}
 		if _, err := b.OptimStep(ctx, OptimConfig{LR: 1}); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"tabler1/episode"
 	"tabler1/grpo"
 	"tabler1/layouts"
 	"tabler1/sandbox/execution"
@@ -17,12 +18,12 @@ import (
 // runStep runs one global step of stage si.
 // With pipe (an asynchronous GRPO stage) the step's groups come from the
 // pipeline, generated ahead on older weights.
-func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeline) (StepMetrics, []Sample, error) {
+func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeline) (StepMetrics, []episode.Episode, error) {
 	st := t.cfg.Stages[si]
 	start := t.now()
 	m := StepMetrics{Step: step, Stage: st.Kind, StageStep: local}
 	var batch Batch
-	var samples []Sample
+	var samples []episode.Episode
 	var fb ForwardResult
 	var err error
 	switch st.Kind {
@@ -31,7 +32,7 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeli
 		batch = Batch{Step: step}
 		for _, it := range items {
 			m.Items = append(m.Items, it.ID)
-			batch.Sequences = append(batch.Sequences, Sequence{ID: it.ID, Prompt: t.d.Format.Prompt(it), Completion: t.d.Format.Target(it), Advantage: 1})
+			batch.Sequences = append(batch.Sequences, episode.Sequence{ID: it.ID, Prompt: t.d.Format.Prompt(it), Completion: t.d.Format.Target(it), Advantage: 1})
 		}
 		trainStart := t.now()
 		fb, err = t.d.Backend.SFTForwardBackward(ctx, batch)
@@ -40,7 +41,7 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeli
 		}
 		m.TrainSeconds = t.now().Sub(trainStart).Seconds()
 	default:
-		var groups [][]Sample
+		var groups [][]episode.Episode
 		if pipe != nil {
 			groups, err = t.takeAsync(ctx, pipe, step, si, st, &m)
 		} else {
@@ -68,11 +69,7 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeli
 					m.MaskedSamples++
 					continue
 				}
-				batch.Sequences = append(batch.Sequences, Sequence{
-					ID: s.ID, Prompt: s.Prompt, Completion: s.Text,
-					PromptTokens: s.PromptTokens, CompletionTokens: s.Tokens, SamplerLogprobs: s.Logprobs,
-					Advantage: s.Advantage,
-				})
+				batch.Sequences = append(batch.Sequences, s.Sequence())
 			}
 		}
 		summarizeFallback(&m, groups)
@@ -155,8 +152,8 @@ func (d drawSource) draw(o *Order, n int) []Item {
 // dropped and more questions are drawn, up to max_num_gen_batches batches,
 // until BatchSize groups are kept. policy returns the step of the weights
 // currently served; each group records it as its samples' PolicyStep.
-func (t *Trainer) collectGroups(ctx context.Context, step, si int, st StageConfig, m *StepMetrics, src drawSource, policy func() int) ([][]Sample, error) {
-	var kept [][]Sample
+func (t *Trainer) collectGroups(ctx context.Context, step, si int, st StageConfig, m *StepMetrics, src drawSource, policy func() int) ([][]episode.Episode, error) {
+	var kept [][]episode.Episode
 	fg := st.Advantage.FilterGroups
 	draws := 1
 	if fg.Enable {
@@ -193,12 +190,12 @@ func (t *Trainer) collectGroups(ctx context.Context, step, si int, st StageConfi
 
 // finishGroups computes the advantages of the groups a step trains on
 // (grpo.Advantages) and counts them.
-func finishGroups(st StageConfig, kept [][]Sample, m *StepMetrics) error {
+func finishGroups(st StageConfig, kept [][]episode.Episode, m *StepMetrics) error {
 	rewards := make([][]float64, len(kept))
 	for g, grp := range kept {
 		rewards[g] = make([]float64, len(grp))
 		for i, s := range grp {
-			rewards[g][i] = s.Reward
+			rewards[g][i] = s.Total
 		}
 	}
 	adv, err := grpo.Advantages(st.Advantage, rewards)
@@ -217,7 +214,7 @@ func finishGroups(st StageConfig, kept [][]Sample, m *StepMetrics) error {
 // countExecutions counts the step's programs the sandbox ran and those
 // answered with an identical program's result (sandbox.Dedup), perturbed
 // reruns included.
-func countExecutions(groups [][]Sample, m *StepMetrics) {
+func countExecutions(groups [][]episode.Episode, m *StepMetrics) {
 	for _, g := range groups {
 		for _, s := range g {
 			for _, r := range []*execution.Result{s.Exec, s.Perturbed} {
@@ -237,7 +234,7 @@ func countExecutions(groups [][]Sample, m *StepMetrics) {
 // run (not the program's fault: the reward says nothing about the model)
 // and counts them; a group left with fewer than two samples has no
 // baseline and is dropped whole.
-func dropSandboxErrors(groups [][]Sample, m *StepMetrics) [][]Sample {
+func dropSandboxErrors(groups [][]episode.Episode, m *StepMetrics) [][]episode.Episode {
 	out := groups[:0]
 	for _, g := range groups {
 		kept := g[:0]
@@ -260,14 +257,14 @@ func dropSandboxErrors(groups [][]Sample, m *StepMetrics) [][]Sample {
 type execJob struct {
 	group, index int
 	item         Item
-	sample       Sample
+	sample       episode.Episode
 }
 
 // rolloutGroups samples GroupSize completions per item, runs the programs in
 // the sandbox and scores them. Generation, execution and scoring overlap:
 // completions stream through a bounded channel to the execution workers as
 // soon as their group returns.
-func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st StageConfig, base uint64, policy func() int) ([][]Sample, error) {
+func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st StageConfig, base uint64, policy func() int) ([][]episode.Episode, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var once sync.Once
@@ -275,9 +272,9 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 	fail := func(err error) {
 		once.Do(func() { firstErr = err; cancel() })
 	}
-	groups := make([][]Sample, len(items))
+	groups := make([][]episode.Episode, len(items))
 	for i := range groups {
-		groups[i] = make([]Sample, st.GroupSize)
+		groups[i] = make([]episode.Episode, st.GroupSize)
 	}
 	jobs := make(chan execJob, 2*st.GroupSize*max(1, t.cfg.Sandbox.Workers))
 
@@ -309,8 +306,8 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 				return
 			}
 			for ci, c := range comps {
-				s := Sample{ID: uuid.NewString(), Step: step, ItemID: it.ID, Group: gi, Prompt: prompt, Gold: it.Answers, Completion: c, PolicyStep: pstep}
-				s.Parsed = t.d.Format.Parse(c.Text)
+				s := episode.Episode{ID: uuid.NewString(), Step: step, ItemID: it.ID, Group: gi, Task: it.Task, Prompt: prompt, Gold: it.Answers, Completion: c, PolicyStep: pstep}
+				s.Parse = t.d.Format.Parse(c.Text)
 				select {
 				case jobs <- execJob{group: gi, index: ci, item: it, sample: s}:
 				case <-ctx.Done():
@@ -337,13 +334,13 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 			for j := range jobs {
 				s := j.sample
 				var res *execution.Result
-				if s.Paradigm == ParadigmProgram {
-					r := t.d.Executor.Run(ctx, execution.Job{Code: s.Code, Table: j.item.Table, ReturnTable: j.item.Task == TaskLTI,
+				if s.Paradigm == episode.ParadigmProgram {
+					r := t.d.Executor.Run(ctx, execution.Job{Code: s.Code, Table: j.item.Table, ReturnTable: j.item.Task == episode.TaskLTI,
 						Limits: execution.Limits{Wall: t.cfg.Sandbox.Wall, MemoryBytes: int64(t.cfg.Sandbox.MemoryMB) << 20}})
 					res = &r
 					s.Exec = res
 					s.Extracted = r.Answer()
-					if r.Status == execution.StatusOK && t.perturb && j.item.Task != TaskLTI {
+					if r.Status == execution.StatusOK && t.perturb && j.item.Task != episode.TaskLTI {
 						pr := t.d.Executor.Run(ctx, execution.Job{Code: s.Code, Table: perturbed(j.group, j.item),
 							Limits: execution.Limits{Wall: t.cfg.Sandbox.Wall, MemoryBytes: int64(t.cfg.Sandbox.MemoryMB) << 20}})
 						if pr.Status != execution.StatusSandboxError {
@@ -354,7 +351,7 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 				} else {
 					s.Extracted = s.Answer
 				}
-				s.Scored = t.d.Scorer.Score(j.item, &s)
+				s.Reward = t.d.Scorer.Score(j.item, &s)
 				if res != nil && res.Status == execution.StatusSandboxError {
 					s.SandboxError = true
 					t.sandboxStreak.Add(1)
@@ -382,7 +379,7 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 }
 
 // summarize fills the reward, paradigm and length fields of m.
-func summarize(m *StepMetrics, samples []Sample) {
+func summarize(m *StepMetrics, samples []episode.Episode) {
 	n := float64(len(samples))
 	if n == 0 {
 		return
@@ -390,18 +387,18 @@ func summarize(m *StepMetrics, samples []Sample) {
 	m.Rewards = map[string]float64{}
 	var sum, sq, prog, text, invalid, ok, correct, pl, cl, trunc float64
 	for _, s := range samples {
-		sum += s.Reward
-		sq += s.Reward * s.Reward
-		for k, v := range s.Components {
-			m.Rewards[k] += v / n
+		sum += s.Total
+		sq += s.Total * s.Total
+		for _, c := range s.Components.Named() {
+			m.Rewards[c.Name] += c.Value / n
 		}
 		switch s.Paradigm {
-		case ParadigmProgram:
+		case episode.ParadigmProgram:
 			prog++
 			if s.Exec != nil && s.Exec.Status == execution.StatusOK {
 				ok++
 			}
-		case ParadigmText:
+		case episode.ParadigmText:
 			text++
 		default:
 			invalid++
@@ -412,12 +409,12 @@ func summarize(m *StepMetrics, samples []Sample) {
 		if s.FinishReason == "length" {
 			trunc++
 		}
-		pl += float64(max(len(s.PromptTokens), 0))
-		if len(s.PromptTokens) == 0 {
+		pl += float64(max(len(s.PromptTokenIDs), 0))
+		if len(s.PromptTokenIDs) == 0 {
 			pl += float64(len(s.Prompt))
 		}
-		if len(s.Tokens) > 0 {
-			cl += float64(len(s.Tokens))
+		if len(s.TokenIDs) > 0 {
+			cl += float64(len(s.TokenIDs))
 		} else {
 			cl += float64(len(s.Text))
 		}
@@ -435,24 +432,11 @@ func summarize(m *StepMetrics, samples []Sample) {
 }
 
 // summarizeFallback logs grpo.Summarize's text-fallback accounting of the
-// step's groups (scorers other than GRPOScorer carry no grpo.Reward and
-// leave it out).
-func summarizeFallback(m *StepMetrics, groups [][]Sample) {
-	gs := make([][]grpo.Scored, 0, len(groups))
-	for _, g := range groups {
-		row := make([]grpo.Scored, 0, len(g))
-		for _, s := range g {
-			r, ok := s.Detail.(grpo.Reward)
-			if !ok {
-				return
-			}
-			row = append(row, grpo.Scored{Paradigm: grpo.Paradigm(s.Paradigm), Reward: r})
-		}
-		gs = append(gs, row)
-	}
-	if len(gs) == 0 {
+// step's groups.
+func summarizeFallback(m *StepMetrics, groups [][]episode.Episode) {
+	if len(groups) == 0 {
 		return
 	}
-	f := grpo.Summarize(gs).Fallback
+	f := grpo.Summarize(groups).Fallback
 	m.Fallback = &f
 }

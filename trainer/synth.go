@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"tabler1/episode"
 	"tabler1/layouts"
 	"tabler1/sandbox/execution"
 )
@@ -17,7 +18,7 @@ import (
 type Item struct {
 	ID       string         `json:"id"`
 	Source   string         `json:"source"`
-	Task     string         `json:"task"`
+	Task     episode.Task   `json:"task"`
 	Question string         `json:"question"`
 	Table    *layouts.Table `json:"table"`
 	Answers  []string       `json:"answers,omitempty"`
@@ -29,9 +30,6 @@ type Item struct {
 	// Target is the transformed table of an LTI task.
 	Target *layouts.Table `json:"target,omitempty"`
 }
-
-// TaskLTI marks an LTI item.
-const TaskLTI = "lti"
 
 // Synthetic question templates.
 const (
@@ -74,7 +72,7 @@ func Synthesize(seed uint64, n int, cfg SyntheticConfig) []Item {
 		it := synthQuestion(r, t, tpl)
 		it.ID = fmt.Sprintf("synth-%d-%d", seed, i)
 		it.Source = "synthetic"
-		it.Task = "short_answer_qa"
+		it.Task = episode.TaskQA
 		it.Table = t
 		it.Template = tpl
 		items = append(items, it)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"tabler1/episode"
 	"tabler1/eval"
 	"tabler1/rollout"
 	"tabler1/sandbox"
@@ -82,9 +83,9 @@ func cmdDistill(ctx context.Context, e *env, args []string) error {
 				return fmt.Errorf("%s: question id %q appears twice", ex.Benchmark, ex.ID)
 			}
 			examples[key] = ex
-			task := rollout.TaskQA
+			task := episode.TaskQA
 			if ex.Benchmark == eval.TabFact {
-				task = rollout.TaskTabFact
+				task = episode.TaskTabFact
 			}
 			qs = append(qs, rollout.Question{ID: ex.ID, Bench: ex.Benchmark, Task: task, Question: ex.Question, Table: ex.Table, Gold: ex.Answer})
 		}
