@@ -207,8 +207,8 @@ type StageConfig struct {
 	GroupSize int `yaml:"group_size" json:"group_size"`
 
 	Optim OptimConfig `yaml:"optim" json:"optim"`
-	// Loss is the policy loss (package grpo, verl's names); zero fields take
-	// verl's defaults (clip 0.2, token-mean, k3, no KL).
+	// Loss is the policy loss (package grpo, verl's names); omitted keys
+	// keep grpo.DefaultLossConfig's values (a stage decodes onto them).
 	Loss grpo.LossConfig `yaml:"loss" json:"loss"`
 	// Advantage picks the estimator and DAPO's dynamic sampling
 	// (advantage.filter_groups: drop groups whose outcomes are all equal
@@ -220,6 +220,19 @@ type StageConfig struct {
 	// Sources restricts the stage to these question sources (by path, or
 	// "synthetic"); empty: all of them.
 	Sources []string `yaml:"sources" json:"sources,omitempty"`
+}
+
+// UnmarshalYAML decodes a stage onto grpo.DefaultLossConfig, so that the
+// loss keys a stage omits keep grpo's defaults (a zero clip_ratio_c
+// would switch dual clip off).
+func (st *StageConfig) UnmarshalYAML(n *yaml.Node) error {
+	type plain StageConfig
+	p := plain{Loss: grpo.DefaultLossConfig()}
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*st = StageConfig(p)
+	return nil
 }
 
 // OptimConfig is the optimizer step sent to the backend.
@@ -379,15 +392,6 @@ func (c *Config) Defaults() {
 		setF(&o.Beta2, 0.999)
 		setF(&o.Eps, 1e-8)
 		setF(&o.GradClip, 1)
-		l := &st.Loss
-		setF(&l.ClipRatioLow, 0.2)
-		setF(&l.ClipRatioHigh, 0.2)
-		if l.KLType == "" {
-			l.KLType = grpo.KLK3
-		}
-		if l.LossAggMode == "" {
-			l.LossAggMode = grpo.AggTokenMean
-		}
 		if st.Advantage.Estimator == "" {
 			st.Advantage.Estimator = grpo.EstimatorGRPO
 		}
