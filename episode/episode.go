@@ -174,11 +174,14 @@ type RewardDetail struct {
 // Episode is one sample from prompt to advantage: the record written to a
 // run's rollouts/step-N.jsonl and, as a Sequence, fed to the backend.
 type Episode struct {
-	ID     string   `json:"id"`
-	Step   int      `json:"step"`
-	ItemID string   `json:"item_id"`
-	Group  int      `json:"group"`
-	Task   Task     `json:"task,omitempty"`
+	ID     string `json:"id"`
+	Step   int    `json:"step"`
+	ItemID string `json:"item_id"`
+	Group  int    `json:"group"`
+	Task   Task   `json:"task,omitempty"`
+	// Asked is the paradigm the prompt asked for ("" for the mixed prompt,
+	// where the model chooses; see the group's paradigm policy).
+	Asked  Paradigm `json:"asked,omitempty"`
 	Prompt string   `json:"prompt"`
 	Gold   []string `json:"gold,omitempty"`
 	Completion

@@ -64,9 +64,9 @@ type RolloutFormat struct {
 }
 
 // Prompt implements Format.
-func (f RolloutFormat) Prompt(it Item) string {
+func (f RolloutFormat) Prompt(it Item, asked episode.Paradigm) string {
 	q := rollout.Question{ID: it.ID, Task: it.Task, Question: it.Question, Table: it.Table, Target: it.Target}
-	p, _, err := f.Templates.Prompt(q, "")
+	p, _, err := f.Templates.Prompt(q, asked)
 	if err != nil {
 		// A template error is a configuration error met on the first
 		// prompt; the rollout of an empty prompt then fails loudly.
@@ -87,6 +87,6 @@ func (RolloutFormat) Target(it Item) string {
 func (RolloutFormat) Stop() []string { return nil }
 
 // Parse implements Format.
-func (RolloutFormat) Parse(c string) episode.Parse {
-	return rollout.Parse(c, "", rollout.ParseOptions{})
+func (RolloutFormat) Parse(c string, asked episode.Paradigm) episode.Parse {
+	return rollout.Parse(c, "", rollout.ParseOptions{Expect: asked})
 }

@@ -201,10 +201,11 @@ type LTIConfig struct {
 type StageConfig struct {
 	Kind  string `yaml:"kind" json:"kind"`
 	Steps int    `yaml:"steps" json:"steps"`
-	// BatchSize is questions (prompts) per step; GroupSize completions per
-	// question in the GRPO stages.
-	BatchSize int `yaml:"batch_size" json:"batch_size"`
-	GroupSize int `yaml:"group_size" json:"group_size"`
+	// BatchSize is questions (prompts) per step. The group (GRPO stages):
+	// group_size completions per question, drawn under paradigm_policy
+	// (free, split or program_first; package rollout).
+	BatchSize           int `yaml:"batch_size" json:"batch_size"`
+	rollout.GroupConfig `yaml:",inline"`
 
 	Optim OptimConfig `yaml:"optim" json:"optim"`
 	// Loss is the policy loss (package grpo, verl's names); omitted keys
@@ -380,7 +381,7 @@ func (c *Config) Defaults() {
 		st := &c.Stages[i]
 		setInt(&st.BatchSize, 8)
 		if st.Kind == StageGRPO || st.Kind == StageLTIGRPO {
-			setInt(&st.GroupSize, 8)
+			st.GroupConfig = st.GroupConfig.WithDefaults()
 		} else {
 			setInt(&st.GroupSize, 1)
 		}
@@ -532,6 +533,11 @@ func (c *Config) Validate() error {
 		}
 		if (st.Kind == StageGRPO || st.Kind == StageLTIGRPO) && st.GroupSize < 2 {
 			bad(k+".group_size", "is %d; GRPO needs >= 2 completions per question", st.GroupSize)
+		}
+		if st.Kind == StageGRPO || st.Kind == StageLTIGRPO {
+			if err := st.GroupConfig.Validate(); err != nil {
+				bad(k, "%v", err)
+			}
 		}
 		if st.Optim.LR <= 0 || st.Optim.Beta1 < 0 || st.Optim.Beta1 >= 1 || st.Optim.Beta2 < 0 || st.Optim.Beta2 >= 1 {
 			bad(k+".optim", "lr must be > 0 and beta1, beta2 in [0, 1)")

@@ -61,7 +61,7 @@ func realRun(t *testing.T, conf string, script func(it Item, i int) string) stri
 	for _, o := range tr.orders {
 		for _, src := range o.sources {
 			for _, it := range src {
-				m[tr.d.Format.Prompt(it)] = it
+				m[tr.d.Format.Prompt(it, "")] = it
 			}
 		}
 	}

@@ -71,7 +71,7 @@ func fakeDeps(cfg *Config, b Backend) Deps {
 	gen := &fakeGenerator{gold: map[string]string{}, share: 0.5}
 	ex := &fakeExecutor{answers: map[string]string{}}
 	for _, it := range items {
-		gen.gold[f.Prompt(it)] = f.Target(it)
+		gen.gold[f.Prompt(it, "")] = f.Target(it)
 		ex.answers[fmt.Sprintf("%p|%s", it.Table, it.GoldProgram)] = it.Answers[0]
 	}
 	return Deps{Backend: b, Generator: gen, Executor: ex, Format: f, Scorer: exactScorer{}, Sources: map[string][]Item{SourceSynthetic: items}}

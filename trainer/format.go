@@ -28,8 +28,9 @@ const (
 	answerTag  = "Answer:"
 )
 
-// Prompt implements Format.
-func (f CompactFormat) Prompt(it Item) string {
+// Prompt implements Format. The compact prompt is the same for every
+// paradigm: the tiny model is taught one grammar for both.
+func (f CompactFormat) Prompt(it Item, _ episode.Paradigm) string {
 	var b strings.Builder
 	if it.Task == episode.TaskLTI {
 		b.WriteString("T:\n")
@@ -89,7 +90,7 @@ func (CompactFormat) Stop() []string { return nil }
 // Parse implements Format. A fenced block is a program (the closing fence
 // may be missing when sampling stopped on it); otherwise the text after the
 // last "Answer:" is a text answer; anything else is invalid.
-func (CompactFormat) Parse(c string) episode.Parse {
+func (CompactFormat) Parse(c string, _ episode.Paradigm) episode.Parse {
 	if i := strings.Index(c, "```python"); i >= 0 {
 		code := c[i+len("```python"):]
 		if j := strings.Index(code, "```"); j >= 0 {

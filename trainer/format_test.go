@@ -25,7 +25,7 @@ func TestCompactFormatParse(t *testing.T) {
 		{"", episode.ParadigmInvalid, "", "", false},
 	}
 	for _, tc := range tests {
-		p := CompactFormat{}.Parse(tc.in)
+		p := CompactFormat{}.Parse(tc.in, "")
 		if p.Paradigm != tc.paradigm || p.Code != tc.code || p.Answer != tc.answer || p.FormatOK != tc.ok {
 			t.Errorf("Parse(%q) = %+v, want %s %q %q ok=%v", tc.in, p, tc.paradigm, tc.code, tc.answer, tc.ok)
 		}
@@ -35,11 +35,11 @@ func TestCompactFormatParse(t *testing.T) {
 func TestCompactFormatRoundTrip(t *testing.T) {
 	f := CompactFormat{PreviewRows: 2}
 	for _, it := range Synthesize(2, 20, SyntheticConfig{MinRows: 3, MaxRows: 5}) {
-		p := f.Parse(f.Target(it))
+		p := f.Parse(f.Target(it), "")
 		if p.Paradigm != episode.ParadigmProgram || p.Code != it.GoldProgram || !p.FormatOK {
 			t.Errorf("%s: target %q parses as %+v", it.ID, f.Target(it), p)
 		}
-		pr := f.Prompt(it)
+		pr := f.Prompt(it, "")
 		if !strings.HasSuffix(pr, "Q: "+it.Question+"\n") || !strings.Contains(pr, "rows)") {
 			t.Errorf("%s: prompt %q lacks the question or the row count of a truncated preview", it.ID, pr)
 		}
@@ -51,7 +51,7 @@ func FuzzCompactFormatParse(f *testing.F) {
 	f.Add("Answer: 3")
 	f.Add("```python```Answer:")
 	f.Fuzz(func(t *testing.T, s string) {
-		p := CompactFormat{}.Parse(s)
+		p := CompactFormat{}.Parse(s, "")
 		switch p.Paradigm {
 		case episode.ParadigmProgram:
 			if strings.TrimSpace(p.Code) == "" {

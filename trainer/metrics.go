@@ -62,6 +62,14 @@ type StepMetrics struct {
 	StaleDropped  int     `json:"stale_dropped"`
 	StalenessMean float64 `json:"staleness_mean"`
 	StalenessMax  int     `json:"staleness_max"`
+	// ParadigmPolicy is the GRPO stage's paradigm_policy; AskedAccuracy the
+	// accuracy of the step's samples by the paradigm their prompt asked for
+	// (program, text, or mixed: the free policy's prompt); PolicyFallbackGroups
+	// counts the program_first groups whose programs were all wrong and
+	// that drew text samples.
+	ParadigmPolicy       string             `json:"paradigm_policy,omitempty"`
+	AskedAccuracy        map[string]float64 `json:"asked_accuracy,omitempty"`
+	PolicyFallbackGroups int                `json:"policy_fallback_groups,omitempty"`
 	// Fallback is grpo.Summarize's text-fallback accounting of the trained
 	// groups (text rate and accuracy, rescued and missed groups).
 	Fallback *grpo.FallbackStats `json:"fallback,omitempty"`

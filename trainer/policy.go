@@ -28,11 +28,15 @@ type GenRequest struct {
 // Format turns items into prompts and SFT targets and reads completions:
 // the prompt template and completion grammar of a run.
 type Format interface {
-	Prompt(it Item) string
+	// Prompt is the prompt of it asking for a paradigm ("" for the mixed
+	// prompt, where the model chooses).
+	Prompt(it Item, asked episode.Paradigm) string
 	// Target is the SFT completion teaching the gold program of it ("" when
 	// the item has none).
 	Target(it Item) string
-	Parse(completion string) episode.Parse
+	// Parse reads a completion of a prompt that asked for a paradigm ("":
+	// mixed); an answer in the other paradigm is not format-valid.
+	Parse(completion string, asked episode.Paradigm) episode.Parse
 	// Stop lists the stop sequences sampling should use.
 	Stop() []string
 }

@@ -12,6 +12,7 @@ import (
 	"tabler1/episode"
 	"tabler1/grpo"
 	"tabler1/layouts"
+	"tabler1/rollout"
 	"tabler1/sandbox/execution"
 )
 
@@ -32,7 +33,7 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeli
 		batch = Batch{Step: step}
 		for _, it := range items {
 			m.Items = append(m.Items, it.ID)
-			batch.Sequences = append(batch.Sequences, episode.Sequence{ID: it.ID, Prompt: t.d.Format.Prompt(it), Completion: t.d.Format.Target(it), Advantage: 1})
+			batch.Sequences = append(batch.Sequences, episode.Sequence{ID: it.ID, Prompt: t.d.Format.Prompt(it, ""), Completion: t.d.Format.Target(it), Advantage: 1})
 		}
 		trainStart := t.now()
 		fb, err = t.d.Backend.SFTForwardBackward(ctx, batch)
@@ -74,6 +75,7 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeli
 		}
 		summarizeFallback(&m, groups)
 		summarize(&m, samples)
+		summarizePolicy(&m, st.ParadigmPolicy, groups)
 		trainStart := t.now()
 		if len(batch.Sequences) > 0 {
 			fb, err = t.d.Backend.ForwardBackward(ctx, batch, st.Loss)
@@ -153,18 +155,10 @@ func (d drawSource) draw(o *Order, n int) []Item {
 // until BatchSize groups are kept. policy returns the step of the weights
 // currently served; each group records it as its samples' PolicyStep.
 func (t *Trainer) collectGroups(ctx context.Context, step, si int, st StageConfig, m *StepMetrics, src drawSource, policy func() int) ([][]episode.Episode, error) {
-	var kept [][]episode.Episode
-	fg := st.Advantage.FilterGroups
-	draws := 1
-	if fg.Enable {
-		draws = fg.MaxNumGenBatches
-		if draws <= 0 {
-			draws = 1 << 30
-		}
-	}
-	for d := 0; d < draws && len(kept) < st.BatchSize; d++ {
-		n := st.BatchSize - len(kept)
-		items := src.draw(t.orders[si], n)
+	var drawn [][]episode.Episode
+	var dec grpo.SamplingDecision
+	for gen := 1; ; gen++ {
+		items := src.draw(t.orders[si], st.BatchSize-len(dec.Keep))
 		for _, it := range items {
 			m.Items = append(m.Items, it.ID)
 		}
@@ -172,33 +166,24 @@ func (t *Trainer) collectGroups(ctx context.Context, step, si int, st StageConfi
 		if err != nil {
 			return nil, err
 		}
-		correct := make([][]bool, len(groups))
-		for g, grp := range groups {
-			correct[g] = make([]bool, len(grp))
-			for i, s := range grp {
-				correct[g][i] = s.Correct
-			}
+		drawn = append(drawn, groups...)
+		dec = grpo.DynamicSampling(st.Advantage.FilterGroups, grpo.Outcomes(drawn), st.BatchSize, gen)
+		if !dec.DrawMore {
+			break
 		}
-		keep := grpo.KeepGroups(fg, correct)
-		m.FilteredGroups += len(groups) - len(keep)
-		for _, g := range keep {
-			kept = append(kept, groups[g])
-		}
+	}
+	m.FilteredGroups += len(drawn) - len(dec.Keep)
+	kept := make([][]episode.Episode, 0, len(dec.Keep))
+	for _, g := range dec.Keep {
+		kept = append(kept, drawn[g])
 	}
 	return kept, nil
 }
 
 // finishGroups computes the advantages of the groups a step trains on
-// (grpo.Advantages) and counts them.
+// (grpo.GroupAdvantages) and counts them.
 func finishGroups(st StageConfig, kept [][]episode.Episode, m *StepMetrics) error {
-	rewards := make([][]float64, len(kept))
-	for g, grp := range kept {
-		rewards[g] = make([]float64, len(grp))
-		for i, s := range grp {
-			rewards[g][i] = s.Total
-		}
-	}
-	adv, err := grpo.Advantages(st.Advantage, rewards)
+	adv, err := grpo.GroupAdvantages(st.Advantage, kept)
 	if err != nil {
 		return err
 	}
@@ -260,10 +245,12 @@ type execJob struct {
 	sample       episode.Episode
 }
 
-// rolloutGroups samples GroupSize completions per item, runs the programs in
-// the sandbox and scores them. Generation, execution and scoring overlap:
-// completions stream through a bounded channel to the execution workers as
-// soon as their group returns.
+// rolloutGroups samples a group per item under the stage's paradigm policy
+// (rollout.GroupConfig), runs the programs in the sandbox and scores them.
+// Generation, execution and scoring overlap: completions stream through a
+// bounded channel to the execution workers as soon as their request
+// returns. A program_first group whose programs are all wrong draws its
+// text samples once they are scored.
 func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st StageConfig, base uint64, policy func() int) ([][]episode.Episode, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -272,14 +259,53 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 	fail := func(err error) {
 		once.Do(func() { firstErr = err; cancel() })
 	}
+	gc := st.GroupConfig
 	groups := make([][]episode.Episode, len(items))
-	for i := range groups {
-		groups[i] = make([]episode.Episode, st.GroupSize)
+	sizes := make([]int, len(items))
+	pending := make([]sync.WaitGroup, len(items))
+	for i, it := range items {
+		n := gc.GroupSize
+		if fb := gc.Fallback(it.Task); fb != nil {
+			n += fb.N
+		}
+		groups[i] = make([]episode.Episode, n)
 	}
-	jobs := make(chan execJob, 2*st.GroupSize*max(1, t.cfg.Sandbox.Workers))
+	jobs := make(chan execJob, 2*gc.GroupSize*max(1, t.cfg.Sandbox.Workers))
 
 	var gen sync.WaitGroup
-	sem := make(chan struct{}, max(1, t.cfg.Rollout.Concurrency/st.GroupSize))
+	sem := make(chan struct{}, max(1, t.cfg.Rollout.Concurrency/gc.GroupSize))
+	// draw requests d.N completions of it's prompt asking for d.Asked and
+	// queues them for execution at positions from on of its group.
+	draw := func(gi int, it Item, d rollout.Draw, from int, seed uint64) bool {
+		prompt := t.d.Format.Prompt(it, d.Asked)
+		req := GenRequest{Prompt: prompt, N: d.N, Temperature: t.cfg.Rollout.Temperature, TopP: t.cfg.Rollout.TopP,
+			MaxTokens: t.cfg.Rollout.MaxTokens, Stop: t.d.Format.Stop(), Seed: seed}
+		// Read before the request: the weights that serve it are at
+		// least this new, so staleness is never underestimated.
+		pstep := policy()
+		comps, err := t.d.Generator.Generate(ctx, req)
+		if err != nil {
+			fail(fmt.Errorf("rollout of %s: %w", it.ID, err))
+			return false
+		}
+		if len(comps) != d.N {
+			fail(fmt.Errorf("rollout of %s: got %d completions, asked for %d", it.ID, len(comps), d.N))
+			return false
+		}
+		for ci, c := range comps {
+			s := episode.Episode{ID: uuid.NewString(), Step: step, ItemID: it.ID, Group: gi, Task: it.Task, Asked: d.Asked,
+				Prompt: prompt, Gold: it.Answers, Completion: c, PolicyStep: pstep}
+			s.Parse = t.d.Format.Parse(c.Text, d.Asked)
+			pending[gi].Add(1)
+			select {
+			case jobs <- execJob{group: gi, index: from + ci, item: it, sample: s}:
+			case <-ctx.Done():
+				pending[gi].Done()
+				return false
+			}
+		}
+		return true
+	}
 	for gi, it := range items {
 		gen.Add(1)
 		go func() {
@@ -290,30 +316,30 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 				return
 			}
 			defer func() { <-sem }()
-			prompt := t.d.Format.Prompt(it)
-			req := GenRequest{Prompt: prompt, N: st.GroupSize, Temperature: t.cfg.Rollout.Temperature, TopP: t.cfg.Rollout.TopP,
-				MaxTokens: t.cfg.Rollout.MaxTokens, Stop: t.d.Format.Stop(), Seed: base + uint64(gi)*uint64(st.GroupSize)}
-			// Read before the request: the weights that serve it are at
-			// least this new, so staleness is never underestimated.
-			pstep := policy()
-			comps, err := t.d.Generator.Generate(ctx, req)
-			if err != nil {
-				fail(fmt.Errorf("rollout of %s: %w", it.ID, err))
-				return
-			}
-			if len(comps) != st.GroupSize {
-				fail(fmt.Errorf("rollout of %s: got %d completions, asked for %d", it.ID, len(comps), st.GroupSize))
-				return
-			}
-			for ci, c := range comps {
-				s := episode.Episode{ID: uuid.NewString(), Step: step, ItemID: it.ID, Group: gi, Task: it.Task, Prompt: prompt, Gold: it.Answers, Completion: c, PolicyStep: pstep}
-				s.Parse = t.d.Format.Parse(c.Text)
-				select {
-				case jobs <- execJob{group: gi, index: ci, item: it, sample: s}:
-				case <-ctx.Done():
+			seed := base + uint64(gi)*uint64(gc.GroupSize)
+			n := 0
+			for _, d := range gc.Draws(it.Task) {
+				if d.N == 0 {
+					continue
+				}
+				if !draw(gi, it, d, n, seed+uint64(n)) {
 					return
 				}
+				n += d.N
 			}
+			if fb := gc.Fallback(it.Task); fb != nil {
+				pending[gi].Wait()
+				if ctx.Err() != nil {
+					return
+				}
+				if !anyCorrect(groups[gi][:n]) {
+					if !draw(gi, it, *fb, n, (base^0x5bd1e995)+uint64(gi)*uint64(gc.GroupSize)) {
+						return
+					}
+					n += fb.N
+				}
+			}
+			sizes[gi] = n
 		}()
 	}
 	go func() { gen.Wait(); close(jobs) }()
@@ -360,11 +386,12 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 					t.sandboxStreak.Store(0)
 				}
 				groups[j.group][j.index] = s
+				pending[j.group].Done()
 			}
 		}()
 	}
 	work.Wait()
-	if n := t.sandboxStreak.Load(); firstErr == nil && n >= int64(max(16, 2*st.BatchSize*st.GroupSize)) {
+	if n := t.sandboxStreak.Load(); firstErr == nil && n >= int64(max(16, 2*st.BatchSize*gc.GroupSize)) {
 		// Isolated sandbox failures are dropped (dropSandboxErrors); this
 		// many in a row is a broken sandbox, and the run must stop.
 		return nil, fmt.Errorf("the sandbox failed on the last %d programs in a row (last: %s); check the sandbox (workers, python with pandas, remote URL)", n, t.lastSandboxError.Load())
@@ -375,7 +402,20 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	for gi := range groups {
+		groups[gi] = groups[gi][:sizes[gi]]
+	}
 	return groups, nil
+}
+
+// anyCorrect says whether one of a group's samples is right.
+func anyCorrect(g []episode.Episode) bool {
+	for _, s := range g {
+		if s.Correct {
+			return true
+		}
+	}
+	return false
 }
 
 // summarize fills the reward, paradigm and length fields of m.
@@ -439,4 +479,33 @@ func summarizeFallback(m *StepMetrics, groups [][]episode.Episode) {
 	}
 	f := grpo.Summarize(groups).Fallback
 	m.Fallback = &f
+}
+
+// summarizePolicy fills the paradigm policy's metrics of m.
+func summarizePolicy(m *StepMetrics, policy rollout.Policy, groups [][]episode.Episode) {
+	m.ParadigmPolicy = string(policy)
+	n, correct := map[string]float64{}, map[string]float64{}
+	for _, g := range groups {
+		fellBack := false
+		for _, s := range g {
+			asked := string(s.Asked)
+			if asked == "" {
+				asked = "mixed"
+			}
+			n[asked]++
+			if s.Correct {
+				correct[asked]++
+			}
+			fellBack = fellBack || (policy == rollout.PolicyProgramFirst && s.Asked == episode.ParadigmText)
+		}
+		if fellBack {
+			m.PolicyFallbackGroups++
+		}
+	}
+	if len(n) > 0 {
+		m.AskedAccuracy = map[string]float64{}
+		for k, v := range n {
+			m.AskedAccuracy[k] = correct[k] / v
+		}
+	}
 }
