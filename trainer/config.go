@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"tabler1/backend"
 	"tabler1/grpo"
 	"tabler1/model"
 	"tabler1/rollout"
@@ -207,7 +208,7 @@ type StageConfig struct {
 	BatchSize           int `yaml:"batch_size" json:"batch_size"`
 	rollout.GroupConfig `yaml:",inline"`
 
-	Optim OptimConfig `yaml:"optim" json:"optim"`
+	Optim backend.OptimConfig `yaml:"optim" json:"optim"`
 	// Loss is the policy loss (package grpo, verl's names); omitted keys
 	// keep grpo.DefaultLossConfig's values (a stage decodes onto them).
 	Loss grpo.LossConfig `yaml:"loss" json:"loss"`
@@ -234,18 +235,6 @@ func (st *StageConfig) UnmarshalYAML(n *yaml.Node) error {
 	}
 	*st = StageConfig(p)
 	return nil
-}
-
-// OptimConfig is the optimizer step sent to the backend.
-type OptimConfig struct {
-	LR          float64 `yaml:"lr" json:"lr"`
-	Beta1       float64 `yaml:"beta1" json:"beta1"`
-	Beta2       float64 `yaml:"beta2" json:"beta2"`
-	Eps         float64 `yaml:"eps" json:"eps"`
-	WeightDecay float64 `yaml:"weight_decay" json:"weight_decay"`
-	GradClip    float64 `yaml:"grad_clip" json:"grad_clip"`
-	// WarmupSteps ramps the learning rate linearly from 0.
-	WarmupSteps int `yaml:"warmup_steps" json:"warmup_steps"`
 }
 
 // AsyncConfig turns on asynchronous (off-policy) rollouts, as prime-rl's

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"strings"
 
+	"tabler1/backend"
 	"tabler1/episode"
 	"tabler1/sandbox/execution"
 )
@@ -65,7 +66,7 @@ func (exactScorer) Score(it Item, s *episode.Episode) episode.Reward {
 }
 
 // fakeDeps wires fakes over synthetic items for cfg.
-func fakeDeps(cfg *Config, b Backend) Deps {
+func fakeDeps(cfg *Config, b backend.Backend) Deps {
 	items := Synthesize(cfg.Seed, cfg.Data.Synthetic.Questions, cfg.Data.Synthetic)
 	f := CompactFormat{PreviewRows: cfg.Rollout.PreviewRows}
 	gen := &fakeGenerator{gold: map[string]string{}, share: 0.5}

@@ -15,13 +15,14 @@ import (
 	"go.uber.org/zap"
 	"go.yaml.in/yaml/v3"
 
+	"tabler1/backend"
 	"tabler1/sandbox/execution"
 )
 
 // Deps are the parts a Trainer drives. Backend and Format are always
 // needed; Generator, Executor and Scorer only by the GRPO stages.
 type Deps struct {
-	Backend   Backend
+	Backend   backend.Backend
 	Generator Generator
 	Executor  execution.Executor
 	Format    Format
@@ -71,7 +72,7 @@ const (
 // New checks that d can run cfg and builds each stage's data order.
 func New(cfg *Config, d Deps) (*Trainer, error) {
 	if d.Backend == nil || d.Format == nil {
-		return nil, errors.New("trainer: a Backend and a Format are required")
+		return nil, errors.New("trainer: a backend.Backend and a Format are required")
 	}
 	t := &Trainer{cfg: cfg, d: d, log: d.Log, now: d.Now, perturb: cfg.Rewards.ComputesNothing.Perturb}
 	if t.log == nil {

@@ -66,7 +66,7 @@ func Setup(ctx context.Context, cfg *Config, o Options) (*Trainer, func() error,
 		endpoints = []rollout.EndpointConfig{{URL: eb.BaseURL, Server: rollout.ServerEmbedded}}
 		modelName = eb.ModelName
 		log.Info("embedded model serving", zap.String("url", eb.BaseURL), zap.Int("params", eb.Trainer().Model().NumParams()))
-	default:
+	case BackendRemote:
 		rb, err := NewRemoteBackend(cfg.Backend, getenv, log.Named("backend"))
 		if err != nil {
 			return fail(err)
@@ -79,6 +79,10 @@ func Setup(ctx context.Context, cfg *Config, o Options) (*Trainer, func() error,
 		}
 		log.Info("remote backend", zap.String("url", rb.URL), zap.Any("health", h))
 		d.Backend = rb
+	default:
+		// The one place a backend is chosen: an unknown kind is refused,
+		// never taken for another.
+		return fail(fmt.Errorf("backend.kind %q is unknown; want %s or %s", cfg.Backend.Kind, BackendEmbedded, BackendRemote))
 	}
 
 	needsSandbox := cfg.hasGRPO() || cfg.Data.Synthetic.Verify

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"tabler1/backend"
 	"tabler1/episode"
 	"tabler1/grpo"
 	"tabler1/layouts"
@@ -23,14 +24,14 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeli
 	st := t.cfg.Stages[si]
 	start := t.now()
 	m := StepMetrics{Step: step, Stage: st.Kind, StageStep: local}
-	var batch Batch
+	var batch backend.Batch
 	var samples []episode.Episode
-	var fb ForwardResult
+	var fb backend.ForwardResult
 	var err error
 	switch st.Kind {
 	case StageLTISFT, StageSFT:
 		items := t.draw(si, st.BatchSize)
-		batch = Batch{Step: step}
+		batch = backend.Batch{Step: step}
 		for _, it := range items {
 			m.Items = append(m.Items, it.ID)
 			batch.Sequences = append(batch.Sequences, episode.Sequence{ID: it.ID, Prompt: t.d.Format.Prompt(it, ""), Completion: t.d.Format.Target(it), Advantage: 1})
@@ -58,7 +59,7 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeli
 			return m, nil, err
 		}
 		m.RolloutSeconds = t.now().Sub(start).Seconds()
-		batch = Batch{Step: step}
+		batch = backend.Batch{Step: step}
 		for _, g := range groups {
 			for _, s := range g {
 				samples = append(samples, s)
@@ -122,7 +123,7 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeli
 }
 
 // scheduledLR ramps the learning rate linearly over the warm-up steps.
-func scheduledLR(o OptimConfig, local int) float64 {
+func scheduledLR(o backend.OptimConfig, local int) float64 {
 	if o.WarmupSteps > 0 && local <= o.WarmupSteps {
 		return o.LR * float64(local) / float64(o.WarmupSteps)
 	}

@@ -1,4 +1,9 @@
-package trainer
+// Package backend is the contract of a training backend: what the trainer
+// asks of the thing that owns the weights (forward-backward, optimizer
+// step, publish, save, load) and what it gets back. The embedded model and
+// the remote JSON-over-HTTP protocol (docs/backend-protocol.md) implement
+// it; depending on the contract links neither.
+package backend
 
 import (
 	"context"
@@ -59,4 +64,16 @@ type OptimResult struct {
 type PublishResult struct {
 	// Version counts publishes; rollouts record which version they sampled.
 	Version int `json:"version"`
+}
+
+// OptimConfig is the optimizer step sent to the backend.
+type OptimConfig struct {
+	LR          float64 `yaml:"lr" json:"lr"`
+	Beta1       float64 `yaml:"beta1" json:"beta1"`
+	Beta2       float64 `yaml:"beta2" json:"beta2"`
+	Eps         float64 `yaml:"eps" json:"eps"`
+	WeightDecay float64 `yaml:"weight_decay" json:"weight_decay"`
+	GradClip    float64 `yaml:"grad_clip" json:"grad_clip"`
+	// WarmupSteps ramps the learning rate linearly from 0.
+	WarmupSteps int `yaml:"warmup_steps" json:"warmup_steps"`
 }
