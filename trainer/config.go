@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"tabler1/backend"
+	"tabler1/eval"
 	"tabler1/grpo"
 	"tabler1/model"
 	"tabler1/rollout"
@@ -45,6 +46,9 @@ type Config struct {
 	Rollout RolloutConfig `yaml:"rollout" json:"rollout"`
 	Sandbox SandboxConfig `yaml:"sandbox" json:"sandbox"`
 	Data    DataConfig    `yaml:"data" json:"data"`
+	// Eval evaluates the served model every eval.every steps on a seeded
+	// subset of the benchmarks (package eval's HookConfig; off by default).
+	Eval eval.HookConfig `yaml:"eval" json:"eval"`
 	// Rewards configures the reward (package grpo); omitted keys keep
 	// grpo.DefaultRewardConfig's values.
 	Rewards    grpo.RewardConfig `yaml:"rewards" json:"rewards"`
@@ -453,6 +457,12 @@ func (c *Config) Validate() error {
 		}
 	default:
 		bad("backend.kind", "is %q; want embedded or remote", c.Backend.Kind)
+	}
+	if c.Eval.Every < 0 {
+		bad("eval.every", "is %d; want >= 0 (0: no evaluation during training)", c.Eval.Every)
+	}
+	if c.Eval.Every > 0 && c.Eval.Data == "" {
+		bad("eval.data", "is required with eval.every > 0 (a uniform JSONL file or a benchmark directory)")
 	}
 	if c.Backend.Retries < 0 {
 		bad("backend.retries", "is %d; want >= 0", c.Backend.Retries)

@@ -83,6 +83,9 @@ type StepMetrics struct {
 	SamplesPerSec  float64 `json:"samples_per_sec"`
 	TokensPerSec   float64 `json:"tokens_per_sec"`
 	Version        int     `json:"version"`
+	// Eval are the results of the evaluation during training on the steps
+	// it ran (the config's eval section), as eval/<bench>/<split>/<metric>.
+	Eval map[string]float64 `json:"eval,omitempty"`
 	// Items are the ids of the questions the step drew, in draw order.
 	Items []string `json:"items"`
 }

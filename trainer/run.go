@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"tabler1/backend"
+	"tabler1/eval"
 	"tabler1/sandbox/execution"
 )
 
@@ -38,6 +39,10 @@ type Deps struct {
 	// progress bar over plain lines when logging.progress is auto.
 	Progress io.Writer
 	Terminal bool
+	// Eval evaluates the served model during training (the config's eval
+	// section; nil: never) and EvalModel is the served model it asks.
+	Eval      *eval.Hook
+	EvalModel eval.Completer
 	// AfterStep, when set, runs after each completed step (its metrics and
 	// any checkpoint written); an error stops the run with that error.
 	AfterStep func(step int) error
@@ -257,6 +262,9 @@ func (t *Trainer) Run(ctx context.Context, resume bool) error {
 		t.state.PublishVersion = m.Version
 		// The new weights are served: the pipeline may run further ahead.
 		gate.set(step)
+		if err := t.evaluate(ctx, step, &m); err != nil {
+			return err
+		}
 		if err := ml.write(m, samples); err != nil {
 			return err
 		}
@@ -306,4 +314,29 @@ func (t *Trainer) draw(si, n int) []Item {
 		t.state.Cursors[si]++
 	}
 	return out
+}
+
+// evaluate runs the eval hook when step is due and puts its results into
+// m.Eval as eval/<bench>/<split>/<metric>; the report goes to the run's
+// eval/step-N directory.
+func (t *Trainer) evaluate(ctx context.Context, step int, m *StepMetrics) error {
+	if t.d.Eval == nil || !t.d.Eval.Due(step) {
+		return nil
+	}
+	rep, err := t.d.Eval.MaybeRun(ctx, step, t.d.EvalModel)
+	if err != nil {
+		return err
+	}
+	split := t.cfg.Eval.Split
+	if split == "" {
+		split = "default"
+	}
+	m.Eval = map[string]float64{}
+	for _, b := range rep.Benchmarks {
+		for k, v := range b.Metrics {
+			m.Eval["eval/"+b.Benchmark+"/"+split+"/"+k] = v
+		}
+	}
+	t.log.Info("eval", zap.Int("step", step), zap.Any("metrics", m.Eval))
+	return nil
 }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"go.uber.org/zap"
 
+	"tabler1/eval"
 	"tabler1/layouts"
 	"tabler1/rollout"
 	"tabler1/sandbox"
@@ -85,7 +87,7 @@ func Setup(ctx context.Context, cfg *Config, o Options) (*Trainer, func() error,
 		return fail(fmt.Errorf("backend.kind %q is unknown; want %s or %s", cfg.Backend.Kind, BackendEmbedded, BackendRemote))
 	}
 
-	needsSandbox := cfg.hasGRPO() || cfg.Data.Synthetic.Verify
+	needsSandbox := cfg.hasGRPO() || cfg.Data.Synthetic.Verify || cfg.Eval.Every > 0
 	limits := execution.Limits{Wall: cfg.Sandbox.Wall, MemoryBytes: int64(cfg.Sandbox.MemoryMB) << 20}
 	switch {
 	case needsSandbox && cfg.Sandbox.URL != "":
@@ -106,7 +108,7 @@ func Setup(ctx context.Context, cfg *Config, o Options) (*Trainer, func() error,
 	if d.Executor != nil && cfg.Sandbox.dedup() {
 		d.Executor = &sandbox.Dedup{Exec: d.Executor}
 	}
-	if cfg.hasGRPO() {
+	if cfg.hasGRPO() || cfg.Eval.Every > 0 {
 		r := cfg.Rollout
 		pool, err := rollout.NewPool(rollout.PoolConfig{Endpoints: endpoints, Model: modelName, MaxConcurrency: r.Concurrency,
 			RequestTimeout: r.Timeout, MaxRetries: r.Retries, Seed: cfg.Seed}, log.Named("rollout"))
@@ -116,6 +118,16 @@ func Setup(ctx context.Context, cfg *Config, o Options) (*Trainer, func() error,
 		closers = append(closers, pool.Close)
 		d.Generator = PoolGenerator{Pool: pool}
 		d.Scorer = GRPOScorer{Config: cfg.Rewards, PreviewRows: r.PreviewRows, MaxTokens: r.MaxTokens}
+		if cfg.Eval.Every > 0 {
+			hc := cfg.Eval
+			if hc.OutDir == "" {
+				hc.OutDir = filepath.Join(cfg.RunDir, "eval")
+			}
+			if d.Eval, err = eval.NewHook(hc, d.Executor, log.Named("eval")); err != nil {
+				return fail(err)
+			}
+			d.EvalModel = pool
+		}
 	}
 	switch cfg.Rollout.Template {
 	case "compact":
