@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -57,17 +56,7 @@ func TestSandboxErrorsDroppedAndMaskedKeptInBaseline(t *testing.T) {
 	}
 	d.Executor = &brokenExecutor{next: d.Executor, bad: bad}
 	d.Scorer = maskText{d.Scorer}
-	tr, err := New(cfg, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Run(context.Background(), false); err != nil {
-		t.Fatal(err)
-	}
-	ms, err := ReadMetrics(filepath.Join(cfg.RunDir, "metrics.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ms := runToMetrics(t, cfg, d)
 	var sbx, masked int
 	for _, m := range ms[4:] {
 		sbx += m.SandboxErrors

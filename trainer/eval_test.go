@@ -50,17 +50,7 @@ func TestEvalDuringTraining(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.EvalModel = wrongModel{}
-	tr, err := New(cfg, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Run(context.Background(), false); err != nil {
-		t.Fatal(err)
-	}
-	ms, err := ReadMetrics(filepath.Join(cfg.RunDir, "metrics.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ms := runToMetrics(t, cfg, d)
 	for _, m := range ms {
 		acc, ok := m.Eval["eval/wtq/dev/accuracy"]
 		if due := m.Step%4 == 0; ok != due || (ok && acc != 0) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"path/filepath"
 	"strings"
+	"testing"
 
 	"tabler1/backend"
 	"tabler1/episode"
@@ -76,4 +78,21 @@ func fakeDeps(cfg *Config, b backend.Backend) Deps {
 		ex.answers[fmt.Sprintf("%p|%s", it.Table, it.GoldProgram)] = it.Answers[0]
 	}
 	return Deps{Backend: b, Generator: gen, Executor: ex, Format: f, Scorer: exactScorer{}, Sources: map[string][]Item{SourceSynthetic: items}}
+}
+
+// runToMetrics runs cfg with d to the end and returns its metrics.
+func runToMetrics(t *testing.T, cfg *Config, d Deps) []StepMetrics {
+	t.Helper()
+	tr, err := New(cfg, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := ReadMetrics(filepath.Join(cfg.RunDir, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -56,17 +55,7 @@ func runPolicy(t *testing.T, policy string, share float64) ([]StepMetrics, [][]e
 	d.Generator.(*fakeGenerator).share = share
 	gen := &countingGenerator{Generator: d.Generator}
 	d.Generator = gen
-	tr, err := New(cfg, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Run(context.Background(), false); err != nil {
-		t.Fatal(err)
-	}
-	ms, err := ReadMetrics(filepath.Join(cfg.RunDir, "metrics.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ms := runToMetrics(t, cfg, d)
 	var groups [][]episode.Episode
 	for _, m := range ms {
 		by := map[int][]episode.Episode{}
