@@ -9,30 +9,21 @@ import (
 	"tabler1/sandbox/execution"
 )
 
-// RewardInput is everything the reward of one sample depends on.
+// RewardInput is everything the reward of one sample depends on: the
+// episode and the question's context.
 type RewardInput struct {
-	Task     episode.Task
-	Paradigm episode.Paradigm
-	// FormatOK: the completion follows the completion template (decided by
-	// the rollout parser).
-	FormatOK bool
-
-	// Code is the program (program paradigm) and Exec its run on the full
-	// table; a nil Exec is a program that was not run.
-	Code string
-	Exec *execution.Result
-	// Perturbed is the same program's run on PerturbTable(Table, seed)
-	// (optional; see ComputesNothingConfig.Perturb): same shape and header,
-	// every body cell replaced by a different value of the same kind, so
-	// that an answer computed from the cells almost surely changes.
-	Perturbed *execution.Result
-	// Text is the text paradigm's extracted answer.
-	Text string
-
-	// Gold is the gold answer's items (all required) and GoldCanon their
-	// canonical forms where the benchmark has them (WikiTQ's targetCanon),
-	// else nil.
-	Gold      []string
+	// Episode is the sample. The reward reads its Task, Paradigm, FormatOK
+	// (decided by the rollout parser), Code and Exec (its run on the full
+	// table; nil: not run), Perturbed (the same program's run on
+	// PerturbTable(Table, seed), optional, see ComputesNothingConfig.Perturb:
+	// same shape and header, every body cell replaced by a different value
+	// of the same kind, so that an answer computed from the cells almost
+	// surely changes), Answer (the text paradigm's answer), Gold (the gold
+	// answer's items, all required), TokenIDs (the completion's length) and
+	// FinishReason ("length": cut at the sampling limit).
+	episode.Episode
+	// GoldCanon are the gold items' canonical forms where the benchmark
+	// has them (WikiTQ's targetCanon), else nil.
 	GoldCanon []string
 	Question  string
 	// Table is the full table the question is about, and PreviewRows the
@@ -45,13 +36,8 @@ type RewardInput struct {
 	EvidenceRows []int
 	// Target is the LTI target table.
 	Target *layouts.Table
-
-	// CompletionTokens is the completion's length and MaxCompletionTokens
-	// the sampling limit; Truncated says the completion was cut at the
-	// limit (finish reason "length").
-	CompletionTokens    int
+	// MaxCompletionTokens is the sampling limit.
 	MaxCompletionTokens int
-	Truncated           bool
 }
 
 // ComputeReward scores one sample.
@@ -113,9 +99,9 @@ func ComputeReward(cfg RewardConfig, in RewardInput) episode.Reward {
 			c.Compile = w.Compile
 			c.Execution = w.Execution
 		}
-		r.Answer = in.Text
+		r.Answer = in.Answer
 		if in.Task != episode.TaskLTI {
-			r.AnswerScore = cfg.Similarity.ScoreCanon(in.Text, in.Gold, in.GoldCanon)
+			r.AnswerScore = cfg.Similarity.ScoreCanon(in.Answer, in.Gold, in.GoldCanon)
 			if r.NeedsTable = needsFullTable(cfg.NeedsTable, in); r.NeedsTable != "" {
 				c.TextNeedsTable = penalty(cfg.NeedsTable.Penalty)
 			}
@@ -123,8 +109,8 @@ func ComputeReward(cfg RewardConfig, in RewardInput) episode.Reward {
 		c.Answer = w.Answer * r.AnswerScore
 		r.Correct = r.AnswerScore >= cfg.CorrectThreshold
 	}
-	c.Overlong = penalty(overlongPenalty(cfg.OverlongBuffer, in.CompletionTokens, in.MaxCompletionTokens))
-	r.Masked = cfg.MaskTruncatedCompletions && in.Truncated
+	c.Overlong = penalty(overlongPenalty(cfg.OverlongBuffer, len(in.TokenIDs), in.MaxCompletionTokens))
+	r.Masked = cfg.MaskTruncatedCompletions && in.FinishReason == "length"
 	r.Components = c
 	r.Total = c.Sum()
 	return r

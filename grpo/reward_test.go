@@ -29,13 +29,13 @@ func ok(stdout string) *execution.Result {
 }
 
 func program(code string, exec *execution.Result) RewardInput {
-	return RewardInput{Paradigm: episode.ParadigmProgram, FormatOK: true, Code: code, Exec: exec,
-		Gold: []string{"Che Fu"}, Question: "who won in 2002?", Table: awards(), PreviewRows: 10}
+	return RewardInput{Episode: episode.Episode{Parse: episode.Parse{Paradigm: episode.ParadigmProgram, FormatOK: true, Code: code}, Exec: exec,
+		Gold: []string{"Che Fu"}}, Question: "who won in 2002?", Table: awards(), PreviewRows: 10}
 }
 
 func text(ans, question string) RewardInput {
-	return RewardInput{Paradigm: episode.ParadigmText, FormatOK: true, Text: ans,
-		Gold: []string{"Che Fu"}, Question: question, Table: awards(), PreviewRows: 10}
+	return RewardInput{Episode: episode.Episode{Parse: episode.Parse{Paradigm: episode.ParadigmText, FormatOK: true, Answer: ans},
+		Gold: []string{"Che Fu"}}, Question: question, Table: awards(), PreviewRows: 10}
 }
 
 const goodCode = "row = df[df['Year'] == 2002]\nprint(row['Winner'].iloc[0])"
@@ -74,7 +74,7 @@ func TestComputeReward(t *testing.T) {
 		{"text right, plain question", text("Che Fu", "which winner released navigator?"), 1.3, true, "", ""},
 		{"text right, extremum question", text("Che Fu", "who was the FIRST person to receive the award?"), 0.8, true, "", "question_word:first"},
 		{"text wrong, count question", text("3", "how many winners are there?"), -0.2, false, "", "question_word:how many"},
-		{"invalid", RewardInput{Paradigm: episode.ParadigmInvalid, FormatOK: true, Gold: []string{"x"}}, 0, false, "", ""},
+		{"invalid", RewardInput{Episode: episode.Episode{Parse: episode.Parse{Paradigm: episode.ParadigmInvalid, FormatOK: true}, Gold: []string{"x"}}}, 0, false, "", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := ComputeReward(def, c.in)
@@ -175,13 +175,13 @@ func TestOverlongAndMasking(t *testing.T) {
 		{800, 0}, {900, 0}, {950, -0.5}, {1000, -1}, {1200, -1}, // (L - (1000-100)) / 100, L capped at 1000
 	} {
 		in := text("Che Fu", "who won in 2002?")
-		in.CompletionTokens, in.MaxCompletionTokens = c.tokens, 1000
+		in.TokenIDs, in.MaxCompletionTokens = make([]int, c.tokens), 1000
 		if got := ComputeReward(cfg, in).Components.Overlong; math.Abs(got-c.want) > 1e-12 {
 			t.Errorf("%d tokens: overlong %v, want %v", c.tokens, got, c.want)
 		}
 	}
 	in := text("Che Fu", "who won in 2002?")
-	in.Truncated = true
+	in.FinishReason = "length"
 	if !ComputeReward(cfg, in).Masked {
 		t.Error("truncated completion not masked")
 	}
@@ -249,13 +249,13 @@ func TestLTIReward(t *testing.T) {
 		}
 	}
 	cfg := DefaultRewardConfig()
-	in := RewardInput{Task: episode.TaskLTI, Paradigm: episode.ParadigmProgram, FormatOK: true,
-		Code: "df = df.sort_values('a')", Exec: &execution.Result{Status: execution.StatusOK, Table: same}, Target: target}
+	in := RewardInput{Episode: episode.Episode{Task: episode.TaskLTI, Parse: episode.Parse{Paradigm: episode.ParadigmProgram, FormatOK: true,
+		Code: "df = df.sort_values('a')"}, Exec: &execution.Result{Status: execution.StatusOK, Table: same}}, Target: target}
 	// The LTI program prints nothing and is not judged computes-nothing.
 	if r := ComputeReward(cfg, in); math.Abs(r.Total-1.3) > 1e-12 || !r.Correct || r.ComputesNothing != "" {
 		t.Errorf("LTI program: %+v", r)
 	}
-	in = RewardInput{Task: episode.TaskLTI, Paradigm: episode.ParadigmText, FormatOK: true, Text: "a table", Target: target}
+	in = RewardInput{Episode: episode.Episode{Task: episode.TaskLTI, Parse: episode.Parse{Paradigm: episode.ParadigmText, FormatOK: true, Answer: "a table"}}, Target: target}
 	if r := ComputeReward(cfg, in); r.Components.Answer != 0 || r.Correct {
 		t.Errorf("LTI text: %+v", r)
 	}

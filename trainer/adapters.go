@@ -37,23 +37,15 @@ type GRPOScorer struct {
 // Score implements Scorer.
 func (s GRPOScorer) Score(it Item, ep *episode.Episode) episode.Reward {
 	return grpo.ComputeReward(s.Config, grpo.RewardInput{
-		Task:                it.Task,
-		Paradigm:            ep.Paradigm,
-		FormatOK:            ep.FormatOK,
-		Code:                ep.Code,
-		Exec:                ep.Exec,
-		Perturbed:           ep.Perturbed,
-		Text:                ep.Answer,
-		Gold:                it.Answers,
+		Episode:             *ep,
 		Question:            it.Question,
 		Table:               it.Table,
 		PreviewRows:         s.PreviewRows,
 		Target:              it.Target,
-		CompletionTokens:    len(ep.TokenIDs),
 		MaxCompletionTokens: s.MaxTokens,
-		Truncated:           ep.FinishReason == "length",
 	})
 }
+
 
 // RolloutFormat is the Format of real runs: the rollout package's prompt
 // templates (mixed paradigm) and completion parser. SFT targets are the
