@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	openai "github.com/sashabaranov/go-openai"
 	"go.uber.org/zap"
 
 	"tabler1/episode"
@@ -334,15 +333,7 @@ func (r *Runner) fail(ex *Example, out []Sample, kind string, err error) []Sampl
 // rejected reports whether err is the server's final refusal of the
 // request itself (HTTP 4xx but 408 and 429).
 func rejected(err error) bool {
-	var apiErr *openai.APIError
-	var reqErr *openai.RequestError
-	status := 0
-	switch {
-	case errors.As(err, &apiErr):
-		status = apiErr.HTTPStatusCode
-	case errors.As(err, &reqErr):
-		status = reqErr.HTTPStatusCode
-	}
+	status := rollout.HTTPStatus(err)
 	return status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests
 }
 
