@@ -46,7 +46,6 @@ func (s GRPOScorer) Score(it Item, ep *episode.Episode) episode.Reward {
 	})
 }
 
-
 // RolloutFormat is the Format of real runs: the rollout package's prompt
 // templates (mixed paradigm) and completion parser. SFT targets are the
 // gold program in a python code block.
