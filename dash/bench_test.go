@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"tabler1/sandbox"
+	"tabler1/episode"
+	"tabler1/sandbox/execution"
 	"tabler1/trainer"
 )
 
@@ -41,10 +42,10 @@ func largeRun(b *testing.B, dir string, steps int, total int64) {
 	pad := string(bytes.Repeat([]byte("x|"), 1500))
 	enc := json.NewEncoder(&sb)
 	for i := 0; int64(sb.Len()) < per; i++ {
-		s := trainer.Sample{ID: strconv.Itoa(i), Group: i / 8, ItemID: "item", Prompt: "a|b\n" + pad + "\nQ: ?"}
-		s.Paradigm, s.Code, s.Text = trainer.ParadigmProgram, "print(df['a'].sum())", "```python\nprint(df['a'].sum())\n```"
-		s.Exec = &sandbox.Result{Status: sandbox.StatusOK, Stdout: "3\n"}
-		s.Reward, s.Components = float64(i%4)/4, map[string]float64{"format": 0.2}
+		s := episode.Episode{ID: strconv.Itoa(i), Group: i / 8, ItemID: "item", Prompt: "a|b\n" + pad + "\nQ: ?"}
+		s.Paradigm, s.Code, s.Text = episode.ParadigmProgram, "print(df['a'].sum())", "```python\nprint(df['a'].sum())\n```"
+		s.Exec = &execution.Result{Status: execution.StatusOK, Stdout: "3\n"}
+		s.Total, s.Components = float64(i%4)/4, episode.Components{Format: 0.2}
 		_ = enc.Encode(s)
 	}
 	os.MkdirAll(filepath.Join(dir, "rollouts"), 0o755)

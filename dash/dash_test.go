@@ -8,11 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"tabler1/episode"
+	"tabler1/sandbox/execution"
 	"testing"
-
-	"tabler1/grpo"
-	"tabler1/sandbox"
-	"tabler1/trainer"
 )
 
 // writeRollouts writes a rollout log of groups of four samples: group g's
@@ -28,25 +26,25 @@ func writeRollouts(t testing.TB, dir string, step, groups int, pad string) int64
 	enc := json.NewEncoder(f)
 	for g := range groups {
 		for i := range 4 {
-			s := trainer.Sample{ID: fmt.Sprintf("s%d-%d-%d", step, g, i), Step: step, ItemID: fmt.Sprintf("item-%d", g), Group: g,
+			s := episode.Episode{ID: fmt.Sprintf("s%d-%d-%d", step, g, i), Step: step, ItemID: fmt.Sprintf("item-%d", g), Group: g,
 				Prompt: "name|age\nann|3\nbob|4\n(12 rows)\nQ: oldest?" + pad}
 			s.Text = "```python\nprint(df['age'].max())\n```"
-			s.Reward = float64(i) / 4
+			s.Total = float64(i) / 4
 			if g == 0 {
-				s.Reward = 0.5 // a zero-variance group
+				s.Total = 0.5 // a zero-variance group
 			}
-			s.Components = map[string]float64{"format": 0.2, "answer": s.Reward - 0.2}
+			s.Components = episode.Components{Format: 0.2, Answer: s.Total - 0.2}
 			if i%2 == 0 {
-				s.Paradigm, s.Code = trainer.ParadigmProgram, "print(df['age'].max())"
-				s.Exec = &sandbox.Result{Status: sandbox.StatusOK, Stdout: "4\n"}
+				s.Paradigm, s.Code = episode.ParadigmProgram, "print(df['age'].max())"
+				s.Exec = &execution.Result{Status: execution.StatusOK, Stdout: "4\n"}
 				if i == 2 {
-					s.Detail = grpo.Reward{ComputesNothing: "prints_constant"}
-					s.Components["computes_nothing"] = -0.5
+					s.RewardDetail = episode.RewardDetail{ComputesNothing: "prints_constant"}
+					s.Components.ComputesNothing = -0.5
 				}
 			} else {
-				s.Paradigm, s.Answer = trainer.ParadigmText, "4"
+				s.Paradigm, s.Answer = episode.ParadigmText, "4"
 				if i == 3 {
-					s.Detail = grpo.Reward{NeedsTable: "answer_beyond_preview"}
+					s.RewardDetail = episode.RewardDetail{NeedsTable: "answer_beyond_preview"}
 				}
 			}
 			if err := enc.Encode(s); err != nil {
@@ -179,7 +177,7 @@ func TestRolloutBrowser(t *testing.T) {
 		t.Errorf("partial file: %d samples, want 4", p.Total)
 	}
 	// A sample read back by offset is its full record.
-	var smp trainer.Sample
+	var smp episode.Episode
 	get(t, s, "/api/sample?run=0&step=7&i=6", &smp)
 	if smp.ID != "s7-1-2" || smp.Code == "" || smp.Exec == nil || smp.Exec.Stdout != "4\n" {
 		t.Errorf("sample 6: %+v", smp)

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"tabler1/trainer"
+	"tabler1/episode"
 )
 
 func rolloutPath(dir string, step int) string {
@@ -114,7 +114,7 @@ func indexStep(path string) (*stepIndex, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", path, err)
 		}
-		var s trainer.Sample
+		var s episode.Episode
 		if json.Unmarshal(line, &s) == nil {
 			ix.samples = append(ix.samples, summarize(s, len(ix.samples), off, len(line)))
 		}
@@ -124,35 +124,33 @@ func indexStep(path string) (*stepIndex, error) {
 	return ix, nil
 }
 
-func summarize(s trainer.Sample, i int, off int64, n int) summary {
-	sm := summary{I: i, Group: s.Group, ItemID: s.ItemID, Paradigm: s.Paradigm, Reward: s.Reward, Advantage: s.Advantage,
-		Correct: s.Correct, Answer: s.Extracted, Components: s.Components, off: off, n: n}
+func summarize(s episode.Episode, i int, off int64, n int) summary {
+	comps := map[string]float64{}
+	for _, c := range s.Components.Named() {
+		comps[c.Name] = c.Value
+	}
+	sm := summary{I: i, Group: s.Group, ItemID: s.ItemID, Paradigm: string(s.Paradigm), Reward: s.Total, Advantage: s.Advantage,
+		Correct: s.Correct, Answer: s.Extracted, Components: comps, off: off, n: n}
 	switch {
 	case s.Exec != nil:
 		sm.Status = string(s.Exec.Status)
 	case s.Paradigm == "":
 		sm.Status = "unknown"
 	default:
-		sm.Status = s.Paradigm
+		sm.Status = string(s.Paradigm)
 	}
 	if len(sm.Answer) > 80 {
 		sm.Answer = sm.Answer[:80] + "…"
 	}
-	// grpo.Reward's verdicts, as the rollout log records them.
-	var d struct {
-		ComputesNothing string `json:"computes_nothing"`
-		NeedsTable      string `json:"needs_table"`
-	}
-	if b, err := json.Marshal(s.Detail); err == nil {
-		_ = json.Unmarshal(b, &d)
-	}
-	if d.ComputesNothing != "" || s.Components["computes_nothing"] < 0 {
+	// grpo's verdicts, as the rollout log records them.
+	d := s.RewardDetail
+	if d.ComputesNothing != "" || s.Components.ComputesNothing < 0 {
 		sm.Penalties = append(sm.Penalties, penaltyNothing)
 	}
 	if d.ComputesNothing == "prints_constant" {
 		sm.Penalties = append(sm.Penalties, penaltyPrint)
 	}
-	if d.NeedsTable != "" || s.Components["text_needs_table"] < 0 {
+	if d.NeedsTable != "" || s.Components.TextNeedsTable < 0 {
 		sm.Penalties = append(sm.Penalties, penaltyTruncated)
 	}
 	return sm

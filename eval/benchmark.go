@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"tabler1/episode"
 	"tabler1/rollout"
 )
 
@@ -21,8 +22,8 @@ type Benchmark struct {
 	// named.
 	Paper bool
 	// Task is the kind of task, as the prompt templates know it:
-	// rollout.TaskQA (the default when empty) or rollout.TaskTabFact.
-	Task string
+	// episode.TaskQA (the default when empty) or episode.TaskTabFact.
+	Task episode.Task
 	// TestSplit is the split evaluated by default (default "test");
 	// TrainSplit the split trained on (default "train").
 	TestSplit, TrainSplit string
@@ -205,10 +206,10 @@ func IsEvalSplit(benchmark, split string) bool {
 }
 
 // PromptQuestion is ex as the prompt templates see it: the benchmark's
-// prompt task (rollout.TaskQA for an unknown benchmark), and the question
+// prompt task (episode.TaskQA for an unknown benchmark), and the question
 // with the paragraphs that go with the table (TAT-QA) before it.
 func PromptQuestion(ex *Example) rollout.Question {
-	task := rollout.TaskQA
+	task := episode.TaskQA
 	if b, ok := row(ex.Benchmark); ok && b.Task != "" {
 		task = b.Task
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"tabler1/rollout"
+	"tabler1/episode"
 )
 
 func TestIsEvalSplit(t *testing.T) {
@@ -98,13 +98,13 @@ func TestParseBenchmarks(t *testing.T) {
 func TestPromptQuestion(t *testing.T) {
 	for _, tc := range []struct {
 		ex       Example
-		task     string
+		task     episode.Task
 		question string
 	}{
-		{Example{ID: "1", Benchmark: TabFact, Question: "s"}, rollout.TaskTabFact, "s"},
-		{Example{ID: "2", Benchmark: WTQ, Question: "q"}, rollout.TaskQA, "q"},
-		{Example{ID: "3", Benchmark: "unknown", Question: "q"}, rollout.TaskQA, "q"},
-		{Example{ID: "4", Benchmark: TATQA, Question: "q", Paragraphs: []string{"p1", "p2"}}, rollout.TaskQA,
+		{Example{ID: "1", Benchmark: TabFact, Question: "s"}, episode.TaskTabFact, "s"},
+		{Example{ID: "2", Benchmark: WTQ, Question: "q"}, episode.TaskQA, "q"},
+		{Example{ID: "3", Benchmark: "unknown", Question: "q"}, episode.TaskQA, "q"},
+		{Example{ID: "4", Benchmark: TATQA, Question: "q", Paragraphs: []string{"p1", "p2"}}, episode.TaskQA,
 			"Text accompanying the table:\np1\np2\n\nQuestion: q"},
 	} {
 		q := PromptQuestion(&tc.ex)

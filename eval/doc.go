@@ -75,7 +75,7 @@
 // program, text or mixed mode, K samples per example (greedy by default;
 // pass@k, avg@k and the unbiased pass@1, 2, 4... estimates of Chen et al.
 // with sampling), a bounded number of examples in flight.
-// Programs run on the full table through a sandbox.Executor and their
+// Programs run on the full table through a program.Executor and their
 // answer is the last line they print ([AnswerItems] splits list answers).
 // Completed samples go to a [Cache] (samples.jsonl in the output directory)
 // so that a rerun skips them. The [Report] gives the official metrics per

@@ -10,8 +10,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"tabler1/episode"
 	"tabler1/rollout"
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // HookConfig configures evaluation during training.
@@ -48,7 +49,7 @@ type Hook struct {
 
 // NewHook loads the data and draws the subset. exec runs programs (required
 // unless the mode is text).
-func NewHook(hc HookConfig, exec sandbox.Executor, logger *zap.Logger) (*Hook, error) {
+func NewHook(hc HookConfig, exec execution.Executor, logger *zap.Logger) (*Hook, error) {
 	if hc.Every < 0 {
 		return nil, fmt.Errorf("eval hook: every is %d, want >= 0", hc.Every)
 	}
@@ -170,6 +171,6 @@ func SeededSubset(exs []Example, n int, seed uint64) []Example {
 // nopCompleter lets NewHook check its config before a model exists.
 type nopCompleter struct{}
 
-func (nopCompleter) Complete(context.Context, rollout.CompletionRequest) ([]rollout.Completion, error) {
+func (nopCompleter) Complete(context.Context, rollout.CompletionRequest) ([]episode.Completion, error) {
 	return nil, fmt.Errorf("no model")
 }

@@ -9,18 +9,18 @@ import (
 	"strings"
 	"sync"
 
-	openai "github.com/sashabaranov/go-openai"
 	"go.uber.org/zap"
 
+	"tabler1/episode"
 	"tabler1/rollout"
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // Completer is what the runner needs of a served model; *rollout.Pool is
 // one (an OpenAI-compatible endpoint, or the embedded model served
 // in-process).
 type Completer interface {
-	Complete(ctx context.Context, req rollout.CompletionRequest) ([]rollout.Completion, error)
+	Complete(ctx context.Context, req rollout.CompletionRequest) ([]episode.Completion, error)
 }
 
 // ChatCompleter is a Completer that also speaks /v1/chat/completions (as
@@ -28,7 +28,7 @@ type Completer interface {
 // template.
 type ChatCompleter interface {
 	Completer
-	Chat(ctx context.Context, req rollout.ChatRequest) ([]rollout.Completion, error)
+	Chat(ctx context.Context, req rollout.ChatRequest) ([]episode.Completion, error)
 }
 
 // Mode is the answering paradigm the prompt asks for.
@@ -81,9 +81,9 @@ type Config struct {
 	// Templates renders prompts (default rollout.DefaultTemplates()).
 	Templates *rollout.Templates
 	// Executor runs programs; required for the program and mixed modes.
-	Executor sandbox.Executor
+	Executor execution.Executor
 	// Limits bound each program (zero: the executor's defaults).
-	Limits sandbox.Limits
+	Limits execution.Limits
 	// Cache, when set, keeps completed samples so that a rerun skips them.
 	Cache *Cache
 	// Progress receives progress (nil: none); ProgressBar draws a bar
@@ -249,19 +249,19 @@ func (r *Runner) example(ctx context.Context, ex *Example, need []int) []Sample 
 		out[i] = Sample{Bench: ex.Benchmark, ID: ex.ID, Index: k, Prediction: Prediction{ID: ex.ID}}
 	}
 	q := PromptQuestion(ex)
-	var expect rollout.Paradigm
+	var expect episode.Paradigm
 	switch r.cfg.Mode {
 	case ModeProgram:
-		expect = rollout.ParadigmProgram
+		expect = episode.ParadigmProgram
 	case ModeText:
-		expect = rollout.ParadigmText
+		expect = episode.ParadigmText
 	}
 	prompt, _, err := r.cfg.Templates.Prompt(q, expect)
 	if err != nil {
 		return r.fail(ex, out, FailInvalidFormat, err)
 	}
 	sampling := rollout.Sampling{N: len(need), Temperature: r.cfg.Temperature, TopP: r.cfg.TopP, MaxTokens: r.cfg.MaxTokens, Seed: r.cfg.Seed}
-	var cs []rollout.Completion
+	var cs []episode.Completion
 	if r.cfg.Chat {
 		cs, err = r.model.(ChatCompleter).Chat(ctx, rollout.ChatRequest{
 			Messages: []rollout.ChatMessage{{Role: "user", Content: prompt}}, Sampling: sampling})
@@ -286,24 +286,24 @@ func (r *Runner) example(ctx context.Context, ex *Example, need []int) []Sample 
 		s.Paradigm = string(parsed.Paradigm)
 		var items []string
 		switch parsed.Paradigm {
-		case rollout.ParadigmProgram:
-			s.Program = parsed.Program
+		case episode.ParadigmProgram:
+			s.Program = parsed.Code
 			if r.cfg.Executor == nil {
 				s.Failure = FailInvalidFormat
 				break
 			}
-			res := r.cfg.Executor.Run(ctx, sandbox.Job{Code: parsed.Program, Table: ex.Table, Limits: r.cfg.Limits})
+			res := r.cfg.Executor.Run(ctx, execution.Job{Code: parsed.Code, Table: ex.Table, Limits: r.cfg.Limits})
 			s.Exec = &ExecInfo{Status: string(res.Status), Stdout: clip(res.Stdout, 2000), Stderr: clip(res.Stderr, 2000),
 				ExceptionType: res.ExceptionType, ErrorLine: res.ErrorLine, Detail: res.Detail, WallMS: res.Wall.Milliseconds()}
 			switch {
-			case res.Status != sandbox.StatusOK:
+			case res.Status != execution.StatusOK:
 				s.Failure = string(res.Status)
 			case res.Answer() == "":
 				s.Failure = FailNoOutput
 			default:
 				items = AnswerItems(res.Answer())
 			}
-		case rollout.ParadigmText:
+		case episode.ParadigmText:
 			items = parsed.Answers
 			if len(items) == 1 {
 				items = AnswerItems(items[0])
@@ -320,7 +320,7 @@ func (r *Runner) example(ctx context.Context, ex *Example, need []int) []Sample 
 func (r *Runner) fail(ex *Example, out []Sample, kind string, err error) []Sample {
 	for i := range out {
 		out[i].Failure = kind
-		out[i].Paradigm = string(rollout.ParadigmInvalid)
+		out[i].Paradigm = string(episode.ParadigmInvalid)
 		out[i].Exec = &ExecInfo{Status: kind, Detail: err.Error()}
 		out[i].Outcome, _ = ScoreExample(ex, out[i].Prediction)
 	}
@@ -330,15 +330,7 @@ func (r *Runner) fail(ex *Example, out []Sample, kind string, err error) []Sampl
 // rejected reports whether err is the server's final refusal of the
 // request itself (HTTP 4xx but 408 and 429).
 func rejected(err error) bool {
-	var apiErr *openai.APIError
-	var reqErr *openai.RequestError
-	status := 0
-	switch {
-	case errors.As(err, &apiErr):
-		status = apiErr.HTTPStatusCode
-	case errors.As(err, &reqErr):
-		status = reqErr.HTTPStatusCode
-	}
+	status := rollout.HTTPStatus(err)
 	return status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests
 }
 

@@ -15,7 +15,7 @@ import (
 
 	"tabler1/rollout"
 	"tabler1/rollout/openaitest"
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // fakeExecutor stands in for the sandbox: print("X") prints X; a program
@@ -25,28 +25,28 @@ type fakeExecutor struct{}
 
 var printRE = regexp.MustCompile(`print\((.*)\)`)
 
-func (fakeExecutor) Run(ctx context.Context, job sandbox.Job) sandbox.Result {
+func (fakeExecutor) Run(ctx context.Context, job execution.Job) execution.Result {
 	switch {
 	case job.Table == nil:
-		return sandbox.Result{Status: sandbox.StatusSandboxError, Detail: "no table"}
+		return execution.Result{Status: execution.StatusSandboxError, Detail: "no table"}
 	case strings.Contains(job.Code, "RAISE"):
-		return sandbox.Result{Status: sandbox.StatusRuntimeError, ExceptionType: "KeyError", ErrorLine: 1, Stderr: "KeyError: 'x'"}
+		return execution.Result{Status: execution.StatusRuntimeError, ExceptionType: "KeyError", ErrorLine: 1, Stderr: "KeyError: 'x'"}
 	case strings.Contains(job.Code, "SYNTAX"):
-		return sandbox.Result{Status: sandbox.StatusSyntaxError, ExceptionType: "SyntaxError", ErrorLine: 1}
+		return execution.Result{Status: execution.StatusSyntaxError, ExceptionType: "SyntaxError", ErrorLine: 1}
 	case strings.Contains(job.Code, "SLOW"):
-		return sandbox.Result{Status: sandbox.StatusTimeout, Detail: "wall-clock limit of 10s reached"}
+		return execution.Result{Status: execution.StatusTimeout, Detail: "wall-clock limit of 10s reached"}
 	case strings.Contains(job.Code, "SILENT"):
-		return sandbox.Result{Status: sandbox.StatusOK}
+		return execution.Result{Status: execution.StatusOK}
 	}
 	m := printRE.FindStringSubmatch(job.Code)
 	if m == nil {
-		return sandbox.Result{Status: sandbox.StatusOK}
+		return execution.Result{Status: execution.StatusOK}
 	}
 	var s string
 	if json.Unmarshal([]byte(m[1]), &s) != nil {
 		s = m[1]
 	}
-	return sandbox.Result{Status: sandbox.StatusOK, Stdout: s + "\n", Wall: time.Millisecond}
+	return execution.Result{Status: execution.StatusOK, Stdout: s + "\n", Wall: time.Millisecond}
 }
 
 // scriptServer answers by the question in the prompt: answer(ex, i) gives

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // Program mode through the real sandbox: programs run on the full table
@@ -43,7 +44,7 @@ func TestRunnerRealSandbox(t *testing.T) {
 	srv := scriptServer(t, exs, func(ex *Example, i int) string {
 		return "```python\n" + programs[indexOf(exs, ex.ID)] + "\n```"
 	})
-	r, err := NewRunner(pool(t, srv), Config{Mode: ModeProgram, Executor: sb, Limits: sandbox.Limits{Wall: 20 * time.Second}})
+	r, err := NewRunner(pool(t, srv), Config{Mode: ModeProgram, Executor: sb, Limits: execution.Limits{Wall: 20 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,12 +4,12 @@ import (
 	"strings"
 	"unicode"
 
-	"tabler1/rollout"
+	"tabler1/episode"
 )
 
 // tabfactBenchmark is TabFact: statements to verify, with their own prompt.
 var tabfactBenchmark = Benchmark{
-	Name: TabFact, Paper: true, Task: rollout.TaskTabFact,
+	Name: TabFact, Paper: true, Task: episode.TaskTabFact,
 	EvalSplits: []string{"small_test", "complex_test", "simple_test"},
 	Native:     loadTabFact, Scorer: tabfactScorer{}, Official: writeTabFactOfficial,
 }

@@ -1,17 +1,13 @@
 package grpo
 
-// Scored is one scored sample of a group: how it answered and its reward.
-type Scored struct {
-	Paradigm Paradigm `json:"paradigm"`
-	Reward   Reward   `json:"reward"`
-}
+import "tabler1/episode"
 
 // GroupAdvantages computes the advantages of mixed-paradigm groups: every
 // sample of a question, program or text, is in one group and so shares one
 // baseline, which is what lets the policy learn when to fall back to text.
 // Masked samples count in the baseline (as in TRL); the trainer leaves them
 // out of the loss.
-func GroupAdvantages(cfg AdvantageConfig, groups [][]Scored) ([][]float64, error) {
+func GroupAdvantages(cfg AdvantageConfig, groups [][]episode.Episode) ([][]float64, error) {
 	rewards := make([][]float64, len(groups))
 	for g, grp := range groups {
 		rewards[g] = make([]float64, len(grp))
@@ -24,7 +20,7 @@ func GroupAdvantages(cfg AdvantageConfig, groups [][]Scored) ([][]float64, error
 
 // Outcomes returns each sample's binary correctness, the input of
 // KeepGroups and DynamicSampling.
-func Outcomes(groups [][]Scored) [][]bool {
+func Outcomes(groups [][]episode.Episode) [][]bool {
 	out := make([][]bool, len(groups))
 	for g, grp := range groups {
 		out[g] = make([]bool, len(grp))
@@ -84,10 +80,10 @@ type BatchStats struct {
 }
 
 // Summarize computes BatchStats over groups.
-func Summarize(groups [][]Scored) BatchStats {
+func Summarize(groups [][]episode.Episode) BatchStats {
 	var b BatchStats
 	b.Groups = len(groups)
-	sums := map[Paradigm]float64{}
+	sums := map[episode.Paradigm]float64{}
 	for _, grp := range groups {
 		var textRight, textWrong, progRight, hasText bool
 		correct := make([]bool, len(grp))
@@ -101,7 +97,7 @@ func Summarize(groups [][]Scored) BatchStats {
 			if r.Correct {
 				p.Correct++
 			}
-			if r.Components.Execution > 0 && s.Paradigm == ParadigmProgram {
+			if r.Components.Execution > 0 && s.Paradigm == episode.ParadigmProgram {
 				p.Executed++
 			}
 			if r.ComputesNothing != "" {
@@ -120,11 +116,11 @@ func Summarize(groups [][]Scored) BatchStats {
 				p.SandboxErrors++
 			}
 			switch s.Paradigm {
-			case ParadigmText:
+			case episode.ParadigmText:
 				hasText = true
 				textRight = textRight || r.Correct
 				textWrong = textWrong || !r.Correct
-			case ParadigmProgram:
+			case episode.ParadigmProgram:
 				progRight = progRight || r.Correct
 			}
 		}
@@ -141,7 +137,7 @@ func Summarize(groups [][]Scored) BatchStats {
 			}
 		}
 	}
-	for _, pp := range []Paradigm{ParadigmProgram, ParadigmText, ParadigmInvalid} {
+	for _, pp := range []episode.Paradigm{episode.ParadigmProgram, episode.ParadigmText, episode.ParadigmInvalid} {
 		p := b.paradigm(pp)
 		if p.Samples > 0 {
 			p.RewardMean = sums[pp] / float64(p.Samples)
@@ -158,20 +154,20 @@ func Summarize(groups [][]Scored) BatchStats {
 }
 
 // knownParadigm maps an unknown paradigm to ParadigmInvalid.
-func knownParadigm(p Paradigm) Paradigm {
-	if p == ParadigmProgram || p == ParadigmText {
+func knownParadigm(p episode.Paradigm) episode.Paradigm {
+	if p == episode.ParadigmProgram || p == episode.ParadigmText {
 		return p
 	}
-	return ParadigmInvalid
+	return episode.ParadigmInvalid
 }
 
 // paradigm returns the stats bucket of p; unknown paradigms count as
 // invalid.
-func (b *BatchStats) paradigm(p Paradigm) *ParadigmStats {
+func (b *BatchStats) paradigm(p episode.Paradigm) *ParadigmStats {
 	switch knownParadigm(p) {
-	case ParadigmProgram:
+	case episode.ParadigmProgram:
 		return &b.Program
-	case ParadigmText:
+	case episode.ParadigmText:
 		return &b.Text
 	}
 	return &b.Invalid

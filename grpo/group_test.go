@@ -3,19 +3,21 @@ package grpo
 import (
 	"math"
 	"testing"
+
+	"tabler1/episode"
 )
 
-func scored(p Paradigm, total float64, correct bool) Scored {
-	return Scored{Paradigm: p, Reward: Reward{Total: total, Correct: correct}}
+func scored(p episode.Paradigm, total float64, correct bool) episode.Episode {
+	return episode.Episode{Parse: episode.Parse{Paradigm: p}, Reward: episode.Reward{Total: total, Correct: correct}}
 }
 
 func TestMixedGroupsShareBaseline(t *testing.T) {
 	// One question, two program samples and two text samples: one baseline
 	// (mean 0.5, std sqrt(1/3)), so the right text answer is pushed up as
 	// much as the right program.
-	groups := [][]Scored{{
-		scored(ParadigmProgram, 1, true), scored(ParadigmProgram, 0, false),
-		scored(ParadigmText, 1, true), scored(ParadigmText, 0, false),
+	groups := [][]episode.Episode{{
+		scored(episode.ParadigmProgram, 1, true), scored(episode.ParadigmProgram, 0, false),
+		scored(episode.ParadigmText, 1, true), scored(episode.ParadigmText, 0, false),
 	}}
 	adv, err := GroupAdvantages(AdvantageConfig{Estimator: EstimatorDrGRPO}, groups)
 	if err != nil {
@@ -34,20 +36,20 @@ func TestMixedGroupsShareBaseline(t *testing.T) {
 }
 
 func TestSummarize(t *testing.T) {
-	prog := func(total float64, correct bool) Scored {
-		s := scored(ParadigmProgram, total, correct)
+	prog := func(total float64, correct bool) episode.Episode {
+		s := scored(episode.ParadigmProgram, total, correct)
 		s.Reward.Components.Execution = 0.1
 		return s
 	}
-	groups := [][]Scored{
+	groups := [][]episode.Episode{
 		// Text right, no program right: rescued.
-		{prog(0.3, false), scored(ParadigmText, 1.3, true)},
+		{prog(0.3, false), scored(episode.ParadigmText, 1.3, true)},
 		// Text wrong, a program right: missed.
-		{prog(1.3, true), scored(ParadigmText, 0.3, false)},
+		{prog(1.3, true), scored(episode.ParadigmText, 0.3, false)},
 		// Programs only, all right: zero variance.
 		{prog(1.3, true), prog(1.3, true)},
 		// An invalid sample and an unknown paradigm (counted as invalid).
-		{scored(ParadigmInvalid, 0, false), scored("other", 0, false)},
+		{scored(episode.ParadigmInvalid, 0, false), scored("other", 0, false)},
 	}
 	groups[0][0].Reward.ComputesNothing = "prints_constant"
 	groups[1][1].Reward.NeedsTable = "question_word:most"

@@ -303,14 +303,7 @@ func Loss(cfg LossConfig, batch []SeqInput) (LossResult, error) {
 	if err := checkBatch(cfg, batch); err != nil {
 		return LossResult{}, err
 	}
-	lo, hi := cfg.ClipRatioLow, cfg.ClipRatioHigh
-	if lo == 0 {
-		lo = 0.2
-	}
-	if hi == 0 {
-		hi = 0.2
-	}
-	kind, straight, _ := klKind(cfg.KLType)
+	lo, hi := cfg.clipRange()
 	useKL := cfg.KLCoef > 0
 
 	// Aggregation weights a[i][t] (without the mask) and the token total.
@@ -318,7 +311,7 @@ func Loss(cfg LossConfig, batch []SeqInput) (LossResult, error) {
 	res.Grad = make([][]float64, len(batch))
 	seqWeight := make([]float64, len(batch))
 	var tokens float64
-	maxLen, nonEmpty := 0, 0
+	maxLen := 0
 	for i, s := range batch {
 		res.Grad[i] = make([]float64, len(s.Logprobs))
 		st := 0.0
@@ -328,37 +321,17 @@ func Loss(cfg LossConfig, batch []SeqInput) (LossResult, error) {
 		seqWeight[i] = st
 		tokens += st
 		maxLen = max(maxLen, len(s.Logprobs))
-		if st > 0 {
-			nonEmpty++
-		}
 	}
 	res.Stats.Tokens = tokens
 	if tokens == 0 {
 		return res, nil
 	}
-	norm := cfg.LossScaleFactor
-	if norm == 0 {
-		norm = float64(maxLen)
-	}
-	agg := func(i int) float64 {
-		switch cfg.LossAggMode {
-		case AggSeqMeanTokenSum:
-			return 1 / float64(len(batch))
-		case AggSeqMeanTokenMean:
-			if seqWeight[i] == 0 {
-				return 0
-			}
-			return 1 / (seqWeight[i] * float64(nonEmpty))
-		case AggSeqMeanTokenSumNorm:
-			return 1 / norm
-		}
-		return 1 / tokens
-	}
+	agg := AggWeights(cfg.LossAggMode, cfg.LossScaleFactor, seqWeight, maxLen)
 
 	st := &res.Stats
 	st.RatioMax = math.Inf(-1)
 	for i, s := range batch {
-		a := agg(i)
+		a := agg[i]
 		A := s.Advantage
 		olds := s.OldLogprobs
 		if olds == nil {
@@ -371,22 +344,13 @@ func Loss(cfg LossConfig, batch []SeqInput) (LossResult, error) {
 				continue
 			}
 			lOld := olds[t]
-			// verl clamps the log-ratio to [-20, 20] before exp; beyond it
-			// the ratio is constant.
-			logRatio := l - lOld
-			drho := 1.0
-			if logRatio > logRatioClamp || logRatio < -logRatioClamp {
-				logRatio, drho = math.Max(-logRatioClamp, math.Min(logRatioClamp, logRatio)), 0
+			ref, withRef := 0.0, s.RefLogprobs != nil
+			if withRef {
+				ref = s.RefLogprobs[t]
 			}
-			rho := math.Exp(logRatio)
-			pg1 := -A * rho
-			pg2 := -A * math.Min(math.Max(rho, 1-lo), 1+hi)
-			pg, dpg := pg1, -A*rho*drho
-			if pg2 > pg1 {
-				pg, dpg = pg2, 0
-			}
-			if cfg.ClipRatioC > 0 && A < 0 && -A*cfg.ClipRatioC < pg {
-				pg, dpg = -A*cfg.ClipRatioC, 0
+			tok := TokenTerm(cfg, A, l, lOld, ref, withRef)
+			rho, pg, dpg := tok.Ratio, tok.PG, tok.DPG
+			if tok.DualClip {
 				st.DualClipFrac += m
 			}
 			switch {
@@ -401,12 +365,11 @@ func Loss(cfg LossConfig, batch []SeqInput) (LossResult, error) {
 			st.TISWeightMean += m * w[t]
 			res.PGLoss += a * m * w[t] * pg
 			g := w[t] * dpg
-			if s.RefLogprobs != nil {
-				kl, dkl := klEstimate(kind, straight, l, s.RefLogprobs[t])
-				st.KLMean += m * kl
+			if withRef {
+				st.KLMean += m * tok.KL
 				if useKL {
-					res.KLLoss += a * m * kl
-					g += cfg.KLCoef * dkl
+					res.KLLoss += a * m * tok.KL
+					g += cfg.KLCoef * tok.DKL
 				}
 			}
 			res.Grad[i][t] = a * m * g
@@ -422,6 +385,98 @@ func Loss(cfg LossConfig, batch []SeqInput) (LossResult, error) {
 		*p /= tokens
 	}
 	return res, nil
+}
+
+// Token is one completion token's term of the loss, before the
+// importance weight, the mask and the aggregation weight.
+type Token struct {
+	// PG is the clipped policy-gradient term max(-A*rho, -A*clip(rho)),
+	// bounded by the dual clip for A < 0, and DPG its derivative by the
+	// token's log-probability.
+	PG, DPG float64
+	// Ratio is rho = exp(logp - old), the log-ratio clamped to
+	// [-20, 20] as verl does (beyond it rho is constant).
+	Ratio float64
+	// Clipped: the clip or the dual-clip bound is in force (DPG is 0);
+	// DualClip: the dual-clip bound is.
+	Clipped, DualClip bool
+	// KL and DKL are the KL estimate to the reference (LossConfig.KLType)
+	// and its derivative, when a reference log-prob was given.
+	KL, DKL float64
+}
+
+// TokenTerm is the per-token rule of Loss, for a trainer that computes its
+// log-probabilities itself (the embedded model): the token's loss is
+// is*PG + kl_coef*KL, its gradient is*DPG + kl_coef*DKL.
+func TokenTerm(cfg LossConfig, adv, logp, old, ref float64, withRef bool) Token {
+	lo, hi := cfg.clipRange()
+	logRatio := logp - old
+	drho := 1.0
+	if logRatio > logRatioClamp || logRatio < -logRatioClamp {
+		logRatio, drho = math.Max(-logRatioClamp, math.Min(logRatioClamp, logRatio)), 0
+	}
+	rho := math.Exp(logRatio)
+	pg1 := -adv * rho
+	pg2 := -adv * math.Min(math.Max(rho, 1-lo), 1+hi)
+	tok := Token{PG: pg1, DPG: -adv * rho * drho, Ratio: rho}
+	if pg2 > pg1 {
+		tok.PG, tok.DPG, tok.Clipped = pg2, 0, true
+	}
+	if cfg.ClipRatioC > 0 && adv < 0 && -adv*cfg.ClipRatioC < tok.PG {
+		tok.PG, tok.DPG, tok.Clipped, tok.DualClip = -adv*cfg.ClipRatioC, 0, true, true
+	}
+	if withRef {
+		kind, straight, _ := klKind(cfg.KLType) // ruled out by Validate
+		tok.KL, tok.DKL = klEstimate(kind, straight, logp, ref)
+	}
+	return tok
+}
+
+// clipRange is (clip_ratio_low, clip_ratio_high), 0.2 where unset.
+func (c LossConfig) clipRange() (lo, hi float64) {
+	lo, hi = c.ClipRatioLow, c.ClipRatioHigh
+	if lo == 0 {
+		lo = 0.2
+	}
+	if hi == 0 {
+		hi = 0.2
+	}
+	return lo, hi
+}
+
+// AggWeights returns, per sequence, the factor a_i by which its tokens'
+// mask-weighted losses enter the aggregate of loss_agg_mode mode: loss =
+// sum_i a_i sum_t m_it x_it. tokenCounts are the sequences' mask sums,
+// maxLen the longest sequence, scale loss_scale_factor (0: maxLen).
+func AggWeights(mode string, scale float64, tokenCounts []float64, maxLen int) []float64 {
+	f := make([]float64, len(tokenCounts))
+	total, nonEmpty := 0.0, 0.0
+	for _, c := range tokenCounts {
+		total += c
+		if c > 0 {
+			nonEmpty++
+		}
+	}
+	if scale == 0 {
+		scale = float64(maxLen)
+	}
+	for i, c := range tokenCounts {
+		switch mode {
+		case AggSeqMeanTokenSum:
+			f[i] = 1 / float64(len(tokenCounts))
+		case AggSeqMeanTokenMean:
+			if c > 0 {
+				f[i] = 1 / (c * nonEmpty)
+			}
+		case AggSeqMeanTokenSumNorm:
+			f[i] = 1 / scale
+		default: // token-mean
+			if total > 0 {
+				f[i] = 1 / total
+			}
+		}
+	}
+	return f
 }
 
 func mask(s SeqInput, t int) float64 {

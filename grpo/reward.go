@@ -4,57 +4,26 @@ import (
 	"math"
 
 	"tabler1/answer"
+	"tabler1/episode"
 	"tabler1/layouts"
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
-// Paradigm is how a completion answers.
-type Paradigm string
-
-// The paradigms. A completion the rollout parser could not read as either
-// is invalid.
-const (
-	ParadigmProgram Paradigm = "program"
-	ParadigmText    Paradigm = "text"
-	ParadigmInvalid Paradigm = "invalid"
-)
-
-// Task is what a sample is graded on.
-type Task string
-
-// The tasks. The zero Task is TaskQA.
-const (
-	// TaskQA: a table question, graded on the answer against Gold.
-	TaskQA Task = "qa"
-	// TaskLTI: layout transformation inference, graded on the program's
-	// output table (sandbox Result.Table) against Target.
-	TaskLTI Task = "lti"
-)
-
-// RewardInput is everything the reward of one sample depends on.
+// RewardInput is everything the reward of one sample depends on: the
+// episode and the question's context.
 type RewardInput struct {
-	Task     Task
-	Paradigm Paradigm
-	// FormatOK: the completion follows the completion template (decided by
-	// the rollout parser).
-	FormatOK bool
-
-	// Code is the program (program paradigm) and Exec its run on the full
-	// table; a nil Exec is a program that was not run.
-	Code string
-	Exec *sandbox.Result
-	// Perturbed is the same program's run on PerturbTable(Table, seed)
-	// (optional; see ComputesNothingConfig.Perturb): same shape and header,
-	// every body cell replaced by a different value of the same kind, so
-	// that an answer computed from the cells almost surely changes.
-	Perturbed *sandbox.Result
-	// Text is the text paradigm's extracted answer.
-	Text string
-
-	// Gold is the gold answer's items (all required) and GoldCanon their
-	// canonical forms where the benchmark has them (WikiTQ's targetCanon),
-	// else nil.
-	Gold      []string
+	// Episode is the sample. The reward reads its Task, Paradigm, FormatOK
+	// (decided by the rollout parser), Code and Exec (its run on the full
+	// table; nil: not run), Perturbed (the same program's run on
+	// PerturbTable(Table, seed), optional, see ComputesNothingConfig.Perturb:
+	// same shape and header, every body cell replaced by a different value
+	// of the same kind, so that an answer computed from the cells almost
+	// surely changes), Answer (the text paradigm's answer), Gold (the gold
+	// answer's items, all required), TokenIDs (the completion's length) and
+	// FinishReason ("length": cut at the sampling limit).
+	episode.Episode
+	// GoldCanon are the gold items' canonical forms where the benchmark
+	// has them (WikiTQ's targetCanon), else nil.
 	GoldCanon []string
 	Question  string
 	// Table is the full table the question is about, and PreviewRows the
@@ -67,63 +36,8 @@ type RewardInput struct {
 	EvidenceRows []int
 	// Target is the LTI target table.
 	Target *layouts.Table
-
-	// CompletionTokens is the completion's length and MaxCompletionTokens
-	// the sampling limit; Truncated says the completion was cut at the
-	// limit (finish reason "length").
-	CompletionTokens    int
+	// MaxCompletionTokens is the sampling limit.
 	MaxCompletionTokens int
-	Truncated           bool
-}
-
-// Components are the weighted contributions to a reward; they sum to
-// Reward.Total. Penalties are <= 0.
-type Components struct {
-	Format          float64 `json:"format"`
-	Compile         float64 `json:"compile"`
-	Execution       float64 `json:"execution"`
-	Answer          float64 `json:"answer"`
-	ComputesNothing float64 `json:"computes_nothing"`
-	TextNeedsTable  float64 `json:"text_needs_table"`
-	ShortCode       float64 `json:"short_code"`
-	Overlong        float64 `json:"overlong"`
-}
-
-// Sum is the total of the components.
-func (c Components) Sum() float64 {
-	return c.Format + c.Compile + c.Execution + c.Answer + c.ComputesNothing + c.TextNeedsTable + c.ShortCode + c.Overlong
-}
-
-// Reward is one sample's reward and what it was made of, for the rollout
-// log.
-type Reward struct {
-	Total      float64    `json:"total"`
-	Components Components `json:"components"`
-	// Answer is the answer that was scored (a program's last stdout line, or
-	// the text answer) and AnswerScore its similarity to gold in [0, 1]
-	// (for LTI, the table score), before any withholding.
-	Answer      string  `json:"answer"`
-	AnswerScore float64 `json:"answer_score"`
-	// Correct is the binary outcome: AnswerScore >= CorrectThreshold and
-	// the answer not withheld. Group filtering and fallback accounting key
-	// on it, never on Total.
-	Correct bool `json:"correct"`
-	// ComputesNothing names why the program was judged to compute nothing
-	// ("" when it was not): no_table_reference, prints_constant, or
-	// unchanged_on_perturbed_table.
-	ComputesNothing string `json:"computes_nothing,omitempty"`
-	// NeedsTable names why the question was judged to need the full table
-	// ("" when it was not): evidence_beyond_preview,
-	// answer_beyond_preview, or question_word:<word>. Judged for text
-	// answers only.
-	NeedsTable string `json:"needs_table,omitempty"`
-	// CodeLen is the program's length as ShortCodeConfig measures it.
-	CodeLen int `json:"code_len,omitempty"`
-	// Masked: leave this sample out of the loss (mask_truncated_completions).
-	Masked bool `json:"masked,omitempty"`
-	// SandboxError: the sandbox failed (not the program); the reward says
-	// nothing about the model, and the trainer should retry or drop it.
-	SandboxError bool `json:"sandbox_error,omitempty"`
 }
 
 // ComputeReward scores one sample.
@@ -137,27 +51,27 @@ type Reward struct {
 // execution when TextAssumedValid; the answer's similarity to gold (0 for
 // LTI, which needs a program); minus the needs-full-table penalty. Invalid
 // samples: nothing. Every paradigm: minus the overlong penalty.
-func ComputeReward(cfg RewardConfig, in RewardInput) Reward {
-	var r Reward
-	var c Components
+func ComputeReward(cfg RewardConfig, in RewardInput) episode.Reward {
+	var r episode.Reward
+	var c episode.Components
 	w := cfg.Weights
-	if in.FormatOK && in.Paradigm != ParadigmInvalid {
+	if in.FormatOK && in.Paradigm != episode.ParadigmInvalid {
 		c.Format = w.Format
 	}
 	switch in.Paradigm {
-	case ParadigmProgram:
+	case episode.ParadigmProgram:
 		r.CodeLen = codeLength(in.Code)
 		ran := in.Exec != nil
-		if ran && in.Exec.Status == sandbox.StatusSandboxError {
+		if ran && in.Exec.Status == execution.StatusSandboxError {
 			r.SandboxError = true
 			ran = false
 		}
-		if ran && in.Exec.Status != sandbox.StatusSyntaxError {
+		if ran && in.Exec.Status != execution.StatusSyntaxError {
 			c.Compile = w.Compile
 		}
-		if ran && in.Exec.Status == sandbox.StatusOK {
+		if ran && in.Exec.Status == execution.StatusOK {
 			c.Execution = w.Execution
-			if in.Task == TaskLTI {
+			if in.Task == episode.TaskLTI {
 				r.AnswerScore = LTIScore(cfg.LTI, in.Exec.Table, in.Target)
 			} else {
 				r.Answer = in.Exec.Answer()
@@ -167,7 +81,7 @@ func ComputeReward(cfg RewardConfig, in RewardInput) Reward {
 		withheld := false
 		// Only a program that compiles is judged: the paper's "incorrect but
 		// compilable" outputs; a broken one already lacks those credits.
-		if in.Task != TaskLTI && c.Compile > 0 {
+		if in.Task != episode.TaskLTI && c.Compile > 0 {
 			if r.ComputesNothing = detectComputesNothing(cfg.ComputesNothing, in); r.ComputesNothing != "" {
 				c.ComputesNothing = penalty(cfg.ComputesNothing.Penalty)
 				withheld = cfg.ComputesNothing.WithholdAnswer
@@ -180,14 +94,14 @@ func ComputeReward(cfg RewardConfig, in RewardInput) Reward {
 			c.Answer = w.Answer * r.AnswerScore
 		}
 		r.Correct = !withheld && r.AnswerScore >= cfg.CorrectThreshold
-	case ParadigmText:
+	case episode.ParadigmText:
 		if cfg.TextAssumedValid {
 			c.Compile = w.Compile
 			c.Execution = w.Execution
 		}
-		r.Answer = in.Text
-		if in.Task != TaskLTI {
-			r.AnswerScore = cfg.Similarity.ScoreCanon(in.Text, in.Gold, in.GoldCanon)
+		r.Answer = in.Answer
+		if in.Task != episode.TaskLTI {
+			r.AnswerScore = cfg.Similarity.ScoreCanon(in.Answer, in.Gold, in.GoldCanon)
 			if r.NeedsTable = needsFullTable(cfg.NeedsTable, in); r.NeedsTable != "" {
 				c.TextNeedsTable = penalty(cfg.NeedsTable.Penalty)
 			}
@@ -195,8 +109,8 @@ func ComputeReward(cfg RewardConfig, in RewardInput) Reward {
 		c.Answer = w.Answer * r.AnswerScore
 		r.Correct = r.AnswerScore >= cfg.CorrectThreshold
 	}
-	c.Overlong = penalty(overlongPenalty(cfg.OverlongBuffer, in.CompletionTokens, in.MaxCompletionTokens))
-	r.Masked = cfg.MaskTruncatedCompletions && in.Truncated
+	c.Overlong = penalty(overlongPenalty(cfg.OverlongBuffer, len(in.TokenIDs), in.MaxCompletionTokens))
+	r.Masked = cfg.MaskTruncatedCompletions && in.FinishReason == "length"
 	r.Components = c
 	r.Total = c.Sum()
 	return r
@@ -299,7 +213,7 @@ func detectComputesNothing(cfg ComputesNothingConfig, in RewardInput) string {
 		}
 	}
 	if cfg.Perturb && in.Perturbed != nil && in.Exec != nil &&
-		in.Exec.Status == sandbox.StatusOK && in.Perturbed.Status == sandbox.StatusOK {
+		in.Exec.Status == execution.StatusOK && in.Perturbed.Status == execution.StatusOK {
 		a := answer.WTQNormalize(in.Exec.Answer())
 		if a != "" && a == answer.WTQNormalize(in.Perturbed.Answer()) && !shapeInvariant(a, in.Table) {
 			return "unchanged_on_perturbed_table"

@@ -8,8 +8,9 @@ import (
 	"testing"
 
 	"tabler1/answer"
+	"tabler1/episode"
 	"tabler1/layouts"
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // awards is a 12-row table; the prompt previews 10 rows.
@@ -23,18 +24,18 @@ func awards() *layouts.Table {
 	return t
 }
 
-func ok(stdout string) *sandbox.Result {
-	return &sandbox.Result{Status: sandbox.StatusOK, Stdout: stdout}
+func ok(stdout string) *execution.Result {
+	return &execution.Result{Status: execution.StatusOK, Stdout: stdout}
 }
 
-func program(code string, exec *sandbox.Result) RewardInput {
-	return RewardInput{Paradigm: ParadigmProgram, FormatOK: true, Code: code, Exec: exec,
-		Gold: []string{"Che Fu"}, Question: "who won in 2002?", Table: awards(), PreviewRows: 10}
+func program(code string, exec *execution.Result) RewardInput {
+	return RewardInput{Episode: episode.Episode{Parse: episode.Parse{Paradigm: episode.ParadigmProgram, FormatOK: true, Code: code}, Exec: exec,
+		Gold: []string{"Che Fu"}}, Question: "who won in 2002?", Table: awards(), PreviewRows: 10}
 }
 
 func text(ans, question string) RewardInput {
-	return RewardInput{Paradigm: ParadigmText, FormatOK: true, Text: ans,
-		Gold: []string{"Che Fu"}, Question: question, Table: awards(), PreviewRows: 10}
+	return RewardInput{Episode: episode.Episode{Parse: episode.Parse{Paradigm: episode.ParadigmText, FormatOK: true, Answer: ans},
+		Gold: []string{"Che Fu"}}, Question: question, Table: awards(), PreviewRows: 10}
 }
 
 const goodCode = "row = df[df['Year'] == 2002]\nprint(row['Winner'].iloc[0])"
@@ -53,11 +54,11 @@ func TestComputeReward(t *testing.T) {
 		{"right program", program(goodCode, ok("Che Fu\n")), 1.3, true, "", ""},
 		{"wrong program", program(goodCode, ok("Scribe\n")), 0.3, false, "", ""},
 		{"no format", func() RewardInput { in := program(goodCode, ok("Che Fu")); in.FormatOK = false; return in }(), 1.2, true, "", ""},
-		{"syntax error", program(goodCode, &sandbox.Result{Status: sandbox.StatusSyntaxError}), 0.1, false, "", ""},
+		{"syntax error", program(goodCode, &execution.Result{Status: execution.StatusSyntaxError}), 0.1, false, "", ""},
 		// A broken program is not judged for computing nothing.
-		{"syntax error, no df", program(`print("Che Fu"`, &sandbox.Result{Status: sandbox.StatusSyntaxError}), 0.1, false, "", ""},
-		{"runtime error", program(goodCode, &sandbox.Result{Status: sandbox.StatusRuntimeError, Stdout: "Che Fu"}), 0.2, false, "", ""},
-		{"timeout", program(goodCode, &sandbox.Result{Status: sandbox.StatusTimeout}), 0.2, false, "", ""},
+		{"syntax error, no df", program(`print("Che Fu"`, &execution.Result{Status: execution.StatusSyntaxError}), 0.1, false, "", ""},
+		{"runtime error", program(goodCode, &execution.Result{Status: execution.StatusRuntimeError, Stdout: "Che Fu"}), 0.2, false, "", ""},
+		{"timeout", program(goodCode, &execution.Result{Status: execution.StatusTimeout}), 0.2, false, "", ""},
 		{"not run", program(goodCode, nil), 0.1, false, "", ""},
 		// Hard-coded: 0.3 - 1 (penalty), answer withheld.
 		{"prints literal", program(`print("Che Fu")`, ok("Che Fu")), -0.7, false, "no_table_reference", ""},
@@ -73,7 +74,7 @@ func TestComputeReward(t *testing.T) {
 		{"text right, plain question", text("Che Fu", "which winner released navigator?"), 1.3, true, "", ""},
 		{"text right, extremum question", text("Che Fu", "who was the FIRST person to receive the award?"), 0.8, true, "", "question_word:first"},
 		{"text wrong, count question", text("3", "how many winners are there?"), -0.2, false, "", "question_word:how many"},
-		{"invalid", RewardInput{Paradigm: ParadigmInvalid, FormatOK: true, Gold: []string{"x"}}, 0, false, "", ""},
+		{"invalid", RewardInput{Episode: episode.Episode{Parse: episode.Parse{Paradigm: episode.ParadigmInvalid, FormatOK: true}, Gold: []string{"x"}}}, 0, false, "", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := ComputeReward(def, c.in)
@@ -147,7 +148,7 @@ func TestComputesNothingPerturbed(t *testing.T) {
 		}
 	}
 	in := program(code, ok("Che Fu"))
-	in.Perturbed = &sandbox.Result{Status: sandbox.StatusRuntimeError}
+	in.Perturbed = &execution.Result{Status: execution.StatusRuntimeError}
 	if got := ComputeReward(def, in).ComputesNothing; got != "" {
 		t.Errorf("failed perturbed run flagged: %q", got)
 	}
@@ -174,13 +175,13 @@ func TestOverlongAndMasking(t *testing.T) {
 		{800, 0}, {900, 0}, {950, -0.5}, {1000, -1}, {1200, -1}, // (L - (1000-100)) / 100, L capped at 1000
 	} {
 		in := text("Che Fu", "who won in 2002?")
-		in.CompletionTokens, in.MaxCompletionTokens = c.tokens, 1000
+		in.TokenIDs, in.MaxCompletionTokens = make([]int, c.tokens), 1000
 		if got := ComputeReward(cfg, in).Components.Overlong; math.Abs(got-c.want) > 1e-12 {
 			t.Errorf("%d tokens: overlong %v, want %v", c.tokens, got, c.want)
 		}
 	}
 	in := text("Che Fu", "who won in 2002?")
-	in.Truncated = true
+	in.FinishReason = "length"
 	if !ComputeReward(cfg, in).Masked {
 		t.Error("truncated completion not masked")
 	}
@@ -191,7 +192,7 @@ func TestOverlongAndMasking(t *testing.T) {
 }
 
 func TestSandboxError(t *testing.T) {
-	r := ComputeReward(DefaultRewardConfig(), program(goodCode, &sandbox.Result{Status: sandbox.StatusSandboxError}))
+	r := ComputeReward(DefaultRewardConfig(), program(goodCode, &execution.Result{Status: execution.StatusSandboxError}))
 	if !r.SandboxError || r.Components.Compile != 0 || r.Correct {
 		t.Errorf("sandbox error: %+v", r)
 	}
@@ -248,13 +249,13 @@ func TestLTIReward(t *testing.T) {
 		}
 	}
 	cfg := DefaultRewardConfig()
-	in := RewardInput{Task: TaskLTI, Paradigm: ParadigmProgram, FormatOK: true,
-		Code: "df = df.sort_values('a')", Exec: &sandbox.Result{Status: sandbox.StatusOK, Table: same}, Target: target}
+	in := RewardInput{Episode: episode.Episode{Task: episode.TaskLTI, Parse: episode.Parse{Paradigm: episode.ParadigmProgram, FormatOK: true,
+		Code: "df = df.sort_values('a')"}, Exec: &execution.Result{Status: execution.StatusOK, Table: same}}, Target: target}
 	// The LTI program prints nothing and is not judged computes-nothing.
 	if r := ComputeReward(cfg, in); math.Abs(r.Total-1.3) > 1e-12 || !r.Correct || r.ComputesNothing != "" {
 		t.Errorf("LTI program: %+v", r)
 	}
-	in = RewardInput{Task: TaskLTI, Paradigm: ParadigmText, FormatOK: true, Text: "a table", Target: target}
+	in = RewardInput{Episode: episode.Episode{Task: episode.TaskLTI, Parse: episode.Parse{Paradigm: episode.ParadigmText, FormatOK: true, Answer: "a table"}}, Target: target}
 	if r := ComputeReward(cfg, in); r.Components.Answer != 0 || r.Correct {
 		t.Errorf("LTI text: %+v", r)
 	}

@@ -69,7 +69,7 @@ func TestTokenLossMatchesGRPO(t *testing.T) {
 				counts[i] = maskSum(s.Mask, len(s.Logprobs))
 				maxLen = max(maxLen, len(s.Logprobs))
 			}
-			f := aggWeights(cfg.LossAggMode, cfg.LossScaleFactor, counts, maxLen)
+			f := grpo.AggWeights(cfg.LossAggMode, cfg.LossScaleFactor, counts, maxLen)
 			loss := 0.0
 			for i, s := range batch {
 				isw, _ := grpo.ISWeights(cfg, s.OldLogprobs, s.SamplerLogprobs, s.Mask)

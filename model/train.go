@@ -195,7 +195,7 @@ func (t *Trainer) ForwardBackward(ctx context.Context, batch []Sequence, loss Lo
 	if loss.Kind == LossSFT {
 		mode = grpo.AggTokenMean
 	}
-	f := aggWeights(mode, loss.GRPO.LossScaleFactor, counts, maxLen)
+	f := grpo.AggWeights(mode, loss.GRPO.LossScaleFactor, counts, maxLen)
 	if t.Engine == EngineGorgonia {
 		st, err := t.graphForwardBackward(batch, loss, f)
 		if err != nil {

@@ -3,18 +3,20 @@ package rollout
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
 
+	"tabler1/episode"
 	"tabler1/layouts"
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
-// Runner runs a program on a table; a sandbox.Executor (the local sandbox
+// Runner runs a program on a table; a execution.Executor (the local sandbox
 // pool, the remote sandbox client) is one.
 type Runner interface {
-	Run(ctx context.Context, job sandbox.Job) sandbox.Result
+	Run(ctx context.Context, job execution.Job) execution.Result
 }
 
 // Grader says whether an answer to a question is correct by the question's
@@ -41,7 +43,7 @@ type DistillConfig struct {
 	// Concurrency is the questions in flight (default 64).
 	Concurrency int `yaml:"concurrency" json:"concurrency"`
 	// Limits bound each program's run (zero fields: the runner's defaults).
-	Limits sandbox.Limits `yaml:"-" json:"-"`
+	Limits execution.Limits `yaml:"-" json:"-"`
 	// Parse picks the program block.
 	Parse ParseOptions `yaml:"parse" json:"parse"`
 }
@@ -49,16 +51,16 @@ type DistillConfig struct {
 // SFTRecord is one line of distilled SFT JSONL: the student's prompt and the
 // teacher's verified completion.
 type SFTRecord struct {
-	ID         string   `json:"id"`
-	QuestionID string   `json:"question_id"`
-	Bench      string   `json:"bench,omitempty"`
-	Task       string   `json:"task,omitempty"`
-	Prompt     string   `json:"prompt"`
-	Completion string   `json:"completion"`
-	Program    string   `json:"program"`
-	Answer     string   `json:"answer"` // what the program printed last
-	Gold       []string `json:"gold,omitempty"`
-	Teacher    string   `json:"teacher"` // the endpoint that answered
+	ID         string       `json:"id"`
+	QuestionID string       `json:"question_id"`
+	Bench      string       `json:"bench,omitempty"`
+	Task       episode.Task `json:"task,omitempty"`
+	Prompt     string       `json:"prompt"`
+	Completion string       `json:"completion"`
+	Program    string       `json:"program"`
+	Answer     string       `json:"answer"` // what the program printed last
+	Gold       []string     `json:"gold,omitempty"`
+	Teacher    string       `json:"teacher"` // the endpoint that answered
 }
 
 // DistillStats counts what distillation did; PerDataset counts kept
@@ -77,8 +79,8 @@ type DistillStats struct {
 
 // Teacher gets completions from the teacher model; *Pool is one.
 type Teacher interface {
-	Completer
-	Chat(ctx context.Context, req ChatRequest) ([]Completion, error)
+	Complete(ctx context.Context, req CompletionRequest) ([]episode.Completion, error)
+	Chat(ctx context.Context, req ChatRequest) ([]episode.Completion, error)
 }
 
 // Distill asks the teacher for program answers to questions, runs each
@@ -194,13 +196,13 @@ func Distill(ctx context.Context, cfg DistillConfig, teacher Teacher, tm *Templa
 // distillOne handles one question; err is fatal, failed a counted request
 // failure.
 func distillOne(ctx context.Context, cfg DistillConfig, teacher Teacher, tm *Templates, run Runner, grade Grader, q Question) (recs []SFTRecord, st DistillStats, failed bool, err error) {
-	prompt, _, err := tm.Prompt(q, ParadigmProgram)
+	prompt, _, err := tm.Prompt(q, episode.ParadigmProgram)
 	if err != nil {
 		return nil, st, false, err
 	}
 	sm := cfg.Sampling
 	sm.N = cfg.SamplesPerQuestion
-	var cs []Completion
+	var cs []episode.Completion
 	if cfg.Chat {
 		cs, err = teacher.Chat(ctx, ChatRequest{Messages: []ChatMessage{{Role: "user", Content: prompt}}, Sampling: sm})
 	} else {
@@ -213,26 +215,26 @@ func distillOne(ctx context.Context, cfg DistillConfig, teacher Teacher, tm *Tem
 		return nil, st, true, nil
 	}
 	po := cfg.Parse
-	po.Expect = ParadigmProgram
+	po.Expect = episode.ParadigmProgram
 	for _, c := range cs {
 		st.Completions++
 		p := Parse(c.Text, c.FinishReason, po)
-		if !p.FormatValid {
+		if !p.FormatOK {
 			continue
 		}
 		st.Programs++
-		job := sandbox.Job{Code: p.Program, Table: q.Table, Limits: cfg.Limits, ReturnTable: q.Task == TaskLTI}
+		job := execution.Job{Code: p.Code, Table: q.Table, Limits: cfg.Limits, ReturnTable: q.Task == episode.TaskLTI}
 		res := run.Run(ctx, job)
 		if ctx.Err() != nil {
 			return nil, st, false, ctx.Err()
 		}
-		if res.Status != sandbox.StatusOK {
+		if res.Status != execution.StatusOK {
 			continue
 		}
 		st.RanOK++
 		ans := res.Answer()
 		var ok bool
-		if q.Task == TaskLTI {
+		if q.Task == episode.TaskLTI {
 			ok = res.Table != nil && q.Target != nil && layouts.EqualCanonical(res.Table, q.Target)
 		} else {
 			ok, err = grade.Correct(q, ans)
@@ -247,9 +249,17 @@ func distillOne(ctx context.Context, cfg DistillConfig, teacher Teacher, tm *Tem
 		if len(recs) < cfg.KeepPerQuestion {
 			recs = append(recs, SFTRecord{
 				ID: fmt.Sprintf("%s#%d", q.ID, len(recs)), QuestionID: q.ID, Bench: q.Bench, Task: q.Task,
-				Prompt: prompt, Completion: c.Text, Program: p.Program, Answer: ans, Gold: q.Gold, Teacher: c.Endpoint,
+				Prompt: prompt, Completion: c.Text, Program: p.Code, Answer: ans, Gold: q.Gold, Teacher: c.Endpoint,
 			})
 		}
 	}
 	return recs, st, false, nil
+}
+
+// fatal says whether a request error should stop the run rather than count
+// as a failed question.
+func fatal(ctx context.Context, err error) bool {
+	var st *StalledError
+	var mt *MissingTokenDataError
+	return ctx.Err() != nil || errors.As(err, &st) || errors.As(err, &mt) || errors.Is(err, errClosed)
 }

@@ -8,9 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"tabler1/episode"
 	"tabler1/layouts"
 	"tabler1/rollout/openaitest"
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // echoRunner "runs" a program by reading the value it prints from a
@@ -18,14 +19,14 @@ import (
 // Python (the sandbox has its own tests).
 type echoRunner struct{}
 
-func (echoRunner) Run(_ context.Context, j sandbox.Job) sandbox.Result {
+func (echoRunner) Run(_ context.Context, j execution.Job) execution.Result {
 	i := strings.Index(j.Code, `print("`)
 	if i < 0 {
-		return sandbox.Result{Status: sandbox.StatusRuntimeError, Stderr: "NameError"}
+		return execution.Result{Status: execution.StatusRuntimeError, Stderr: "NameError"}
 	}
 	rest := j.Code[i+7:]
 	out := rest[:strings.IndexByte(rest, '"')]
-	res := sandbox.Result{Status: sandbox.StatusOK, Stdout: out + "\n"}
+	res := execution.Result{Status: execution.StatusOK, Stdout: out + "\n"}
 	if j.ReturnTable {
 		res.Table = &layouts.Table{Header: [][]string{{out}}, Rows: [][]string{}}
 	}
@@ -66,7 +67,7 @@ func TestDistill(t *testing.T) {
 		qs = append(qs, Question{ID: fmt.Sprint("q", i), Bench: bench, Question: fmt.Sprint("q", i), Table: testTable(3), Gold: []string{gold}})
 	}
 	// An LTI question: its program's table must equal the target.
-	qs = append(qs, Question{ID: "lti1", Bench: "lti", Task: TaskLTI, Question: "lti1", Table: testTable(2),
+	qs = append(qs, Question{ID: "lti1", Bench: "lti", Task: episode.TaskLTI, Question: "lti1", Table: testTable(2),
 		Target: &layouts.Table{Header: [][]string{{"lti1"}}, Rows: [][]string{}}})
 	var out bytes.Buffer
 	st, err := Distill(context.Background(), DistillConfig{MaxPerDataset: 3, SamplesPerQuestion: 3, KeepPerQuestion: 1, Chat: true, Concurrency: 4},
@@ -87,7 +88,7 @@ func TestDistill(t *testing.T) {
 			t.Fatal(err)
 		}
 		ids = append(ids, r.QuestionID)
-		if !strings.Contains(r.Prompt, "Answer with a Python program") && r.Task != TaskLTI {
+		if !strings.Contains(r.Prompt, "Answer with a Python program") && r.Task != episode.TaskLTI {
 			t.Errorf("record %s: not the program prompt", r.ID)
 		}
 		if r.Answer != r.QuestionID || r.Program == "" || r.Teacher != srv.URL {

@@ -5,17 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-)
 
-// Paradigm is how a completion answers: with a program (P-TR), in text
-// (T-TR), or in neither recognisable form.
-type Paradigm string
-
-// The paradigms.
-const (
-	ParadigmProgram Paradigm = "program"
-	ParadigmText    Paradigm = "text"
-	ParadigmInvalid Paradigm = "invalid"
+	"tabler1/episode"
 )
 
 // Which code block is the program when a completion has several.
@@ -33,28 +24,7 @@ type ParseOptions struct {
 	// Expect is the paradigm the prompt asked for; empty for the mixed
 	// prompt. A completion in the other paradigm is parsed but not
 	// format-valid.
-	Expect Paradigm `yaml:"-" json:"expect,omitempty"`
-}
-
-// Parsed is what Parse read from a completion.
-type Parsed struct {
-	Paradigm Paradigm `json:"paradigm"`
-	// Program is the chosen code block's code (program paradigm).
-	Program string `json:"program,omitempty"`
-	// Answer is the text answer (text paradigm) as written; Answers splits a
-	// JSON list answer into its items and is [Answer] otherwise.
-	Answer  string   `json:"answer,omitempty"`
-	Answers []string `json:"answers,omitempty"`
-	// Blocks is the number of code blocks; Unclosed is set when the last one
-	// has no closing fence.
-	Blocks   int  `json:"blocks,omitempty"`
-	Unclosed bool `json:"unclosed,omitempty"`
-	// Truncated: the server stopped at max_tokens (finish reason length).
-	Truncated bool `json:"truncated,omitempty"`
-	// FormatValid: the completion is in the expected paradigm, complete, and
-	// its program or answer is not empty. Reason says why not.
-	FormatValid bool   `json:"format_valid"`
-	Reason      string `json:"reason,omitempty"`
+	Expect episode.Paradigm `yaml:"-" json:"expect,omitempty"`
 }
 
 type block struct {
@@ -72,8 +42,8 @@ var (
 
 // Parse reads a completion: its program, its text answer, its paradigm and
 // whether its format is valid. finish is the server's finish reason.
-func Parse(text, finish string, opts ParseOptions) Parsed {
-	p := Parsed{Truncated: finish == "length"}
+func Parse(text, finish string, opts ParseOptions) episode.Parse {
+	p := episode.Parse{Truncated: finish == "length"}
 	blocks := codeBlocks(text)
 	p.Blocks = len(blocks)
 	var prog *block
@@ -101,35 +71,35 @@ func Parse(text, finish string, opts ParseOptions) Parsed {
 	}
 	ans, hasAns := textAnswer(tail)
 	switch {
-	case prog != nil && strings.TrimSpace(prog.code) != "" && (!hasAns || opts.Expect == ParadigmProgram):
-		p.Paradigm = ParadigmProgram
-		p.Program = strings.TrimSpace(prog.code) + "\n"
+	case prog != nil && strings.TrimSpace(prog.code) != "" && (!hasAns || opts.Expect == episode.ParadigmProgram):
+		p.Paradigm = episode.ParadigmProgram
+		p.Code = strings.TrimSpace(prog.code) + "\n"
 	case hasAns:
-		p.Paradigm = ParadigmText
+		p.Paradigm = episode.ParadigmText
 		p.Answer = ans
 		p.Answers = splitAnswer(ans)
 	case prog != nil:
-		p.Paradigm = ParadigmProgram // an empty block: a program, not a valid one
+		p.Paradigm = episode.ParadigmProgram // an empty block: a program, not a valid one
 	default:
-		p.Paradigm = ParadigmInvalid
+		p.Paradigm = episode.ParadigmInvalid
 	}
-	p.FormatValid, p.Reason = validity(p, opts.Expect)
+	p.FormatOK, p.Reason = validity(p, opts.Expect)
 	return p
 }
 
-func validity(p Parsed, expect Paradigm) (bool, string) {
+func validity(p episode.Parse, expect episode.Paradigm) (bool, string) {
 	switch {
-	case p.Paradigm == ParadigmInvalid:
+	case p.Paradigm == episode.ParadigmInvalid:
 		return false, "neither a code block nor a final answer"
 	case p.Truncated:
 		return false, "truncated at max_tokens"
 	case expect != "" && p.Paradigm != expect:
 		return false, fmt.Sprintf("answered with %s, the prompt asked for %s", p.Paradigm, expect)
-	case p.Paradigm == ParadigmProgram && p.Program == "":
+	case p.Paradigm == episode.ParadigmProgram && p.Code == "":
 		return false, "empty code block"
-	case p.Paradigm == ParadigmProgram && p.Unclosed:
+	case p.Paradigm == episode.ParadigmProgram && p.Unclosed:
 		return false, "code block not closed"
-	case p.Paradigm == ParadigmText && strings.TrimSpace(p.Answer) == "":
+	case p.Paradigm == episode.ParadigmText && strings.TrimSpace(p.Answer) == "":
 		return false, "empty answer"
 	}
 	return true, ""

@@ -393,11 +393,9 @@ func (p *Pool) release(e *endpoint, o outcome, err error) {
 	p.broadcastLocked()
 }
 
-// classify says whether err is worth retrying and whose fault it was.
-func classify(parent context.Context, err error) (retry bool, o outcome) {
-	if parent.Err() != nil {
-		return false, outcomeNeutral
-	}
+// HTTPStatus is the HTTP status code a failed request's error carries (0
+// when it carries none: a transport error, a timeout).
+func HTTPStatus(err error) int {
 	var apiErr *openai.APIError
 	var reqErr *openai.RequestError
 	status := 0
@@ -407,6 +405,15 @@ func classify(parent context.Context, err error) (retry bool, o outcome) {
 	case errors.As(err, &reqErr):
 		status = reqErr.HTTPStatusCode
 	}
+	return status
+}
+
+// classify says whether err is worth retrying and whose fault it was.
+func classify(parent context.Context, err error) (retry bool, o outcome) {
+	if parent.Err() != nil {
+		return false, outcomeNeutral
+	}
+	status := HTTPStatus(err)
 	var mt *MissingTokenDataError
 	switch {
 	case errors.As(err, &mt):

@@ -488,7 +488,7 @@ templates:
 	if d := p.WithDefaults(); d.Endpoints[0].APIKeyEnv != "VLLM_KEY" || d.FailureThreshold != 3 || d.Validate() != nil {
 		t.Errorf("defaults %+v: %v", d, d.Validate())
 	}
-	if g := cfg.Group; g.Size != 16 || g.Policy != PolicySplit || g.ProgramSamples != 12 {
+	if g := cfg.Group; g.GroupSize != 16 || g.ParadigmPolicy != PolicySplit || g.ProgramSamples != 12 {
 		t.Errorf("group %+v", g)
 	}
 	if s := cfg.Sampling; s.N != 4 || s.Temperature != 0.8 || s.TopP != 0.95 || s.MaxTokens != 1024 || len(s.Stop) != 1 || s.Seed == nil || *s.Seed != 3 {

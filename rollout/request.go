@@ -10,6 +10,8 @@ import (
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
+
+	"tabler1/episode"
 )
 
 // CompletionRequest is one raw-prompt request to /v1/completions: what
@@ -41,28 +43,13 @@ type ChatRequest struct {
 	Extra     map[string]any
 }
 
-// Completion is one completion as the server returned it.
-type Completion struct {
-	Text         string
-	FinishReason string // "stop", "length", ...
-	// Token data, when asked for: the prompt's token ids (for chat, after
-	// the server's template), the completion's token ids and the sampler's
-	// logprob of each completion token.
-	PromptTokenIDs []int
-	TokenIDs       []int
-	Logprobs       []float64
-	Endpoint       string        // base URL of the endpoint that answered
-	Latency        time.Duration // of the successful attempt
-	Attempts       int           // 1 when the first attempt succeeded
-}
-
 // Complete asks for Sampling.N completions of a raw prompt. It retries as
 // configured and returns exactly N completions or an error: a
 // *RequestError, a *MissingTokenDataError (inside a *RequestError), a
 // *StalledError, or ctx's error.
-func (p *Pool) Complete(ctx context.Context, req CompletionRequest) ([]Completion, error) {
+func (p *Pool) Complete(ctx context.Context, req CompletionRequest) ([]episode.Completion, error) {
 	n := max(req.Sampling.N, 1)
-	var out []Completion
+	var out []episode.Completion
 	var lat time.Duration
 	e, attempts, err := p.do(ctx, func(actx context.Context, e *endpoint) error {
 		s := req.Sampling
@@ -88,13 +75,13 @@ func (p *Pool) Complete(ctx context.Context, req CompletionRequest) ([]Completio
 }
 
 // Chat is Complete for chat messages, through /v1/chat/completions.
-func (p *Pool) Chat(ctx context.Context, req ChatRequest) ([]Completion, error) {
+func (p *Pool) Chat(ctx context.Context, req ChatRequest) ([]episode.Completion, error) {
 	n := max(req.Sampling.N, 1)
 	msgs := make([]openai.ChatCompletionMessage, len(req.Messages))
 	for i, m := range req.Messages {
 		msgs[i] = openai.ChatCompletionMessage{Role: m.Role, Content: m.Content}
 	}
-	var out []Completion
+	var out []episode.Completion
 	var lat time.Duration
 	e, attempts, err := p.do(ctx, func(actx context.Context, e *endpoint) error {
 		s := req.Sampling
@@ -118,7 +105,7 @@ func (p *Pool) Chat(ctx context.Context, req ChatRequest) ([]Completion, error) 
 	return stamp(out, e, lat, attempts), err
 }
 
-func stamp(cs []Completion, e *endpoint, lat time.Duration, attempts int) []Completion {
+func stamp(cs []episode.Completion, e *endpoint, lat time.Duration, attempts int) []episode.Completion {
 	if e == nil {
 		return cs
 	}
@@ -162,7 +149,7 @@ func (p *Pool) members(e *endpoint, tokenData bool, s Sampling, extra map[string
 
 // finish decodes a kept body, checks the number of choices and the token
 // data, and fetches prompt ids from /tokenize where the answer lacks them.
-func (p *Pool) finish(ctx context.Context, e *endpoint, body []byte, chat bool, n int, tokenData bool, prompt string, msgs []ChatMessage) ([]Completion, error) {
+func (p *Pool) finish(ctx context.Context, e *endpoint, body []byte, chat bool, n int, tokenData bool, prompt string, msgs []ChatMessage) ([]episode.Completion, error) {
 	if body == nil {
 		return nil, fmt.Errorf("%w: no response body kept (transport hook missing)", errMalformed)
 	}

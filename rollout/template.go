@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/template"
 
+	"tabler1/episode"
 	"tabler1/layouts"
 )
 
@@ -35,18 +36,11 @@ const (
 // Kinds lists every prompt kind.
 var Kinds = []Kind{KindProgram, KindText, KindMixed, KindTabFactProgram, KindTabFactText, KindTabFactMixed, KindLTI}
 
-// Tasks a question can be.
-const (
-	TaskQA      = "qa"      // a question with a short answer (WikiTQ, HiTab, AIT-QA, ...)
-	TaskTabFact = "tabfact" // a statement to verify: entailed or refuted
-	TaskLTI     = "lti"     // layout transformation inference
-)
-
 // Question is one item to sample for: a question (or TabFact statement)
 // over a table, or an LTI pair of tables.
 type Question struct {
 	ID       string         `json:"id"`
-	Task     string         `json:"task,omitempty"` // qa (default), tabfact or lti
+	Task     episode.Task   `json:"task,omitempty"` // qa (default), tabfact or lti
 	Bench    string         `json:"bench,omitempty"`
 	Question string         `json:"question"`
 	Table    *layouts.Table `json:"table"`
@@ -265,7 +259,7 @@ func (t *Templates) Data(q Question) (PromptData, error) {
 		return PromptData{}, fmt.Errorf("rollout: question %q: %w", q.ID, err)
 	}
 	d.Levels = q.Table.Levels()
-	if q.Task == TaskLTI {
+	if q.Task == episode.TaskLTI {
 		if q.Target == nil {
 			return PromptData{}, fmt.Errorf("rollout: LTI question %q has no target table", q.ID)
 		}
@@ -279,28 +273,28 @@ func (t *Templates) Data(q Question) (PromptData, error) {
 
 // KindFor is the template for a question's task and the paradigm asked for
 // ("" for the mixed prompt).
-func KindFor(task string, p Paradigm) (Kind, error) {
+func KindFor(task episode.Task, p episode.Paradigm) (Kind, error) {
 	switch task {
-	case "", TaskQA:
+	case "", episode.TaskQA:
 		switch p {
-		case ParadigmProgram:
+		case episode.ParadigmProgram:
 			return KindProgram, nil
-		case ParadigmText:
+		case episode.ParadigmText:
 			return KindText, nil
 		case "":
 			return KindMixed, nil
 		}
-	case TaskTabFact:
+	case episode.TaskTabFact:
 		switch p {
-		case ParadigmProgram:
+		case episode.ParadigmProgram:
 			return KindTabFactProgram, nil
-		case ParadigmText:
+		case episode.ParadigmText:
 			return KindTabFactText, nil
 		case "":
 			return KindTabFactMixed, nil
 		}
-	case TaskLTI:
-		if p == ParadigmProgram || p == "" {
+	case episode.TaskLTI:
+		if p == episode.ParadigmProgram || p == "" {
 			return KindLTI, nil
 		}
 		return "", fmt.Errorf("rollout: the LTI task has only a program prompt, not %q", p)
@@ -311,7 +305,7 @@ func KindFor(task string, p Paradigm) (Kind, error) {
 }
 
 // Prompt renders the prompt of a question for a paradigm ("" for mixed).
-func (t *Templates) Prompt(q Question, p Paradigm) (string, Kind, error) {
+func (t *Templates) Prompt(q Question, p episode.Paradigm) (string, Kind, error) {
 	k, err := KindFor(q.Task, p)
 	if err != nil {
 		return "", "", err

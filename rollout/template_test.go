@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"tabler1/episode"
 	"tabler1/layouts"
 )
 
@@ -22,7 +23,7 @@ func TestEveryKindRenders(t *testing.T) {
 	for _, k := range Kinds {
 		q := Question{ID: "q1", Question: "How many nations?", Table: testTable(25)}
 		if k == KindLTI {
-			q.Task, q.Target = TaskLTI, testTable(3)
+			q.Task, q.Target = episode.TaskLTI, testTable(3)
 		}
 		d, err := tm.Data(q)
 		if err != nil {
@@ -51,7 +52,7 @@ func TestEveryKindRenders(t *testing.T) {
 
 func TestPromptMultiLevelColumns(t *testing.T) {
 	tb := &layouts.Table{Header: [][]string{{"Revenue", "Revenue"}, {"2019", "it's"}}, Rows: [][]string{{"1", "a|b"}}}
-	s, k, err := DefaultTemplates().Prompt(Question{ID: "h", Question: "q?", Table: tb}, ParadigmProgram)
+	s, k, err := DefaultTemplates().Prompt(Question{ID: "h", Question: "q?", Table: tb}, episode.ParadigmProgram)
 	if err != nil || k != KindProgram {
 		t.Fatal(k, err)
 	}
@@ -64,21 +65,21 @@ func TestPromptMultiLevelColumns(t *testing.T) {
 
 func TestKindFor(t *testing.T) {
 	tests := []struct {
-		task string
-		p    Paradigm
+		task episode.Task
+		p    episode.Paradigm
 		want Kind
 		err  bool
 	}{
-		{"", ParadigmProgram, KindProgram, false},
-		{TaskQA, ParadigmText, KindText, false},
-		{TaskQA, "", KindMixed, false},
-		{TaskTabFact, ParadigmProgram, KindTabFactProgram, false},
-		{TaskTabFact, ParadigmText, KindTabFactText, false},
-		{TaskTabFact, "", KindTabFactMixed, false},
-		{TaskLTI, ParadigmProgram, KindLTI, false},
-		{TaskLTI, ParadigmText, "", true},
-		{"nope", ParadigmText, "", true},
-		{TaskQA, ParadigmInvalid, "", true},
+		{"", episode.ParadigmProgram, KindProgram, false},
+		{episode.TaskQA, episode.ParadigmText, KindText, false},
+		{episode.TaskQA, "", KindMixed, false},
+		{episode.TaskTabFact, episode.ParadigmProgram, KindTabFactProgram, false},
+		{episode.TaskTabFact, episode.ParadigmText, KindTabFactText, false},
+		{episode.TaskTabFact, "", KindTabFactMixed, false},
+		{episode.TaskLTI, episode.ParadigmProgram, KindLTI, false},
+		{episode.TaskLTI, episode.ParadigmText, "", true},
+		{"nope", episode.ParadigmText, "", true},
+		{episode.TaskQA, episode.ParadigmInvalid, "", true},
 	}
 	for _, tc := range tests {
 		got, err := KindFor(tc.task, tc.p)
@@ -107,14 +108,14 @@ func TestTemplateOverridesAndFewShot(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := Question{ID: "q", Question: "Real?", Table: testTable(5)}
-	s, _, err := tm.Prompt(q, ParadigmText)
+	s, _, err := tm.Prompt(q, episode.ParadigmText)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "Example 1:\nT: Example? (1)\nAnswer: 1\n\nNow the task:\nT: Real? (5)"; s != want {
 		t.Errorf("text prompt = %q, want %q", s, want)
 	}
-	if s, _, _ := tm.Prompt(q, ParadigmProgram); s != "P: Real?" {
+	if s, _, _ := tm.Prompt(q, episode.ParadigmProgram); s != "P: Real?" {
 		t.Errorf("program prompt = %q", s)
 	}
 	if s, _, _ := tm.Prompt(q, ""); !strings.Contains(s, "| NC |") || strings.Contains(s, "| ND |") {
@@ -124,7 +125,7 @@ func TestTemplateOverridesAndFewShot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, _, _ := pipe.Prompt(q, ParadigmProgram); !strings.Contains(s, "\nNation | Gold\nNA | 1\n") {
+	if s, _, _ := pipe.Prompt(q, episode.ParadigmProgram); !strings.Contains(s, "\nNation | Gold\nNA | 1\n") {
 		t.Errorf("pipe format prompt:\n%s", s)
 	}
 }
@@ -159,13 +160,13 @@ func TestTemplateErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := tm.Prompt(Question{ID: "q", Table: testTable(1)}, ParadigmText); err == nil {
+	if _, _, err := tm.Prompt(Question{ID: "q", Table: testTable(1)}, episode.ParadigmText); err == nil {
 		t.Error("a template using an unknown field rendered without error")
 	}
 	if _, err := tm.Data(Question{ID: "q"}); err == nil {
 		t.Error("a question without a table gave no error")
 	}
-	if _, err := tm.Data(Question{ID: "q", Task: TaskLTI, Table: testTable(1)}); err == nil {
+	if _, err := tm.Data(Question{ID: "q", Task: episode.TaskLTI, Table: testTable(1)}); err == nil {
 		t.Error("an LTI question without a target gave no error")
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"tabler1/episode"
 )
 
 // rawResponse is the part of a /v1/completions or /v1/chat/completions
@@ -50,12 +52,12 @@ var errMalformed = errors.New("malformed response")
 
 // decodeChoices turns a 2xx body into completions (text, finish reason and
 // whatever token data it carries), in choice-index order.
-func decodeChoices(body []byte, chat bool) ([]Completion, error) {
+func decodeChoices(body []byte, chat bool) ([]episode.Completion, error) {
 	var r rawResponse
 	if err := json.Unmarshal(body, &r); err != nil {
 		return nil, fmt.Errorf("%w: %v (body starts %q)", errMalformed, err, head(body))
 	}
-	out := make([]Completion, len(r.Choices))
+	out := make([]episode.Completion, len(r.Choices))
 	filled := make([]bool, len(r.Choices))
 	for k, ch := range r.Choices {
 		i := ch.Index
@@ -66,7 +68,7 @@ func decodeChoices(body []byte, chat bool) ([]Completion, error) {
 			}
 		}
 		filled[i] = true
-		c := Completion{Text: ch.Text}
+		c := episode.Completion{Text: ch.Text}
 		if chat {
 			if ch.Message == nil {
 				return nil, fmt.Errorf("%w: chat choice %d has no message", errMalformed, k)
@@ -212,7 +214,7 @@ func tokenDataHint(server string) string {
 }
 
 // checkTokenData reports what training needs that c lacks.
-func checkTokenData(c *Completion) string {
+func checkTokenData(c *episode.Completion) string {
 	switch {
 	case len(c.TokenIDs) == 0 && c.Text != "":
 		return "completion token ids"

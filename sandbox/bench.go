@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"tabler1/layouts"
+	"tabler1/sandbox/execution"
 )
 
 // BenchConfig configures Bench. Zero fields take the defaults in brackets.
@@ -75,16 +76,16 @@ type BenchReport struct {
 
 // SoakReport is the outcome of the soak phase.
 type SoakReport struct {
-	Jobs            int            `json:"jobs"`
-	Hostile         int            `json:"hostile"`
-	Lost            int            `json:"lost"`          // jobs without a valid status
-	WrongAnswers    int            `json:"wrong_answers"` // benign jobs not ok with the right answer
-	Leftover        int            `json:"leftover_processes"`
-	Statuses        map[Status]int `json:"statuses"`
-	PSSStartBytes   int64          `json:"pss_start_bytes"` // after 10% of the jobs
-	PSSEndBytes     int64          `json:"pss_end_bytes"`
-	JobsPerS        float64        `json:"jobs_per_s"`
-	WorkersReplaced int64          `json:"workers_replaced"`
+	Jobs            int                      `json:"jobs"`
+	Hostile         int                      `json:"hostile"`
+	Lost            int                      `json:"lost"`          // jobs without a valid status
+	WrongAnswers    int                      `json:"wrong_answers"` // benign jobs not ok with the right answer
+	Leftover        int                      `json:"leftover_processes"`
+	Statuses        map[execution.Status]int `json:"statuses"`
+	PSSStartBytes   int64                    `json:"pss_start_bytes"` // after 10% of the jobs
+	PSSEndBytes     int64                    `json:"pss_end_bytes"`
+	JobsPerS        float64                  `json:"jobs_per_s"`
+	WorkersReplaced int64                    `json:"workers_replaced"`
 	// Failures describes the first few lost jobs and wrong answers.
 	Failures []string `json:"failures,omitempty"`
 }
@@ -144,9 +145,9 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchReport, error) {
 	defer p.Close()
 	rep.StartupS = time.Since(t0).Seconds()
 	rep.Workers, rep.Isolation = p.Workers(), p.Isolation()
-	job := Job{Code: benchProgram, Table: table}
+	job := execution.Job{Code: benchProgram, Table: table}
 	first := p.Run(ctx, job)
-	if first.Status != StatusOK {
+	if first.Status != execution.StatusOK {
 		return rep, fmt.Errorf("the bench program failed in the pool: %s (%s): %s", first.Status, first.Detail, first.Stderr)
 	}
 	want := first.Answer()
@@ -207,7 +208,7 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchReport, error) {
 
 // runMany runs n copies of job with at most conc in flight, starting one
 // every interval (0: as fast as workers free up), and returns each latency.
-func runMany(ctx context.Context, p *Pool, job Job, want string, n, conc int, interval time.Duration) ([]time.Duration, time.Duration, error) {
+func runMany(ctx context.Context, p *Pool, job execution.Job, want string, n, conc int, interval time.Duration) ([]time.Duration, time.Duration, error) {
 	lat := make([]time.Duration, n)
 	sem := make(chan struct{}, conc)
 	var wg sync.WaitGroup
@@ -233,7 +234,7 @@ func runMany(ctx context.Context, p *Pool, job Job, want string, n, conc int, in
 			t := time.Now()
 			r := p.Run(ctx, job)
 			lat[i] = time.Since(t)
-			if r.Status != StatusOK || r.Answer() != want {
+			if r.Status != execution.StatusOK || r.Answer() != want {
 				bad.Add(1)
 				firstBad.CompareAndSwap(nil, fmt.Sprintf("%s %q (%s)", r.Status, r.Answer(), r.Detail))
 			}
@@ -293,7 +294,7 @@ func baseline(ctx context.Context, python string, table *layouts.Table, n, conc 
 				errs[i] = fmt.Errorf("baseline run %d: %w", i, err)
 				return
 			}
-			r := Result{Stdout: string(out)}
+			r := execution.Result{Stdout: string(out)}
 			if r.Answer() != want {
 				errs[i] = fmt.Errorf("baseline run %d answered %q, the pool %q", i, r.Answer(), want)
 			}
@@ -328,10 +329,10 @@ func soakHostile() []string {
 	}
 }
 
-func soak(ctx context.Context, p *Pool, benign Job, want string, cfg BenchConfig) (*SoakReport, error) {
+func soak(ctx context.Context, p *Pool, benign execution.Job, want string, cfg BenchConfig) (*SoakReport, error) {
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x50a4))
 	hostilePrograms := soakHostile()
-	s := &SoakReport{Jobs: cfg.Soak, Statuses: map[Status]int{}}
+	s := &SoakReport{Jobs: cfg.Soak, Statuses: map[execution.Status]int{}}
 	var mu sync.Mutex
 	sem := make(chan struct{}, 2*p.Workers())
 	var wg sync.WaitGroup
@@ -339,8 +340,8 @@ func soak(ctx context.Context, p *Pool, benign Job, want string, cfg BenchConfig
 	for i := range cfg.Soak {
 		job, hostile := benign, rng.Float64() < cfg.Hostile
 		if hostile {
-			job = Job{Code: hostilePrograms[rng.IntN(len(hostilePrograms))], Table: benign.Table,
-				Limits: Limits{Wall: 300 * time.Millisecond, MemoryBytes: 256 << 20, FileBytes: 4 << 20}}
+			job = execution.Job{Code: hostilePrograms[rng.IntN(len(hostilePrograms))], Table: benign.Table,
+				Limits: execution.Limits{Wall: 300 * time.Millisecond, MemoryBytes: 256 << 20, FileBytes: 4 << 20}}
 		}
 		if i == cfg.Soak/10 {
 			wg.Wait()
@@ -367,13 +368,13 @@ func soak(ctx context.Context, p *Pool, benign Job, want string, cfg BenchConfig
 			fail := ""
 			if hostile {
 				s.Hostile++
-			} else if r.Status != StatusOK || r.Answer() != want {
+			} else if r.Status != execution.StatusOK || r.Answer() != want {
 				s.WrongAnswers++
 				fail = "wrong answer"
 			}
 			switch r.Status {
-			case StatusOK, StatusSyntaxError, StatusRuntimeError, StatusTimeout, StatusMemoryExceeded,
-				StatusOutputExceeded, StatusKilled:
+			case execution.StatusOK, execution.StatusSyntaxError, execution.StatusRuntimeError, execution.StatusTimeout, execution.StatusMemoryExceeded,
+				execution.StatusOutputExceeded, execution.StatusKilled:
 			default:
 				s.Lost++
 				fail = "lost"
@@ -436,10 +437,10 @@ func (p *Pool) forkFloor(ctx context.Context, table *layouts.Table, n int) (time
 	if err != nil {
 		return 0, err
 	}
-	req := request{Code: benchProgram, Table: table, Limits: p.cfg.Limits.wire(), Floor: n}
+	req := request{Code: benchProgram, Table: table, Limits: wire(p.cfg.Limits), Floor: n}
 	res, healthy := w.run(ctx, req, time.Duration(n)*time.Second, p.cfg.Grace)
 	p.give(w, healthy)
-	if res.Status != StatusOK {
+	if res.Status != execution.StatusOK {
 		return 0, fmt.Errorf("measuring the fork floor: %s: %s", res.Status, res.Detail)
 	}
 	return res.Wall, nil

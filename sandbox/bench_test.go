@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"tabler1/sandbox/execution"
 )
 
 func TestForkFloorRunsOnlyTheBenchProgram(t *testing.T) {
@@ -22,16 +24,16 @@ func TestForkFloorRunsOnlyTheBenchProgram(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := <-p.idle
-			tc.req.Limits = p.cfg.Limits.wire()
+			tc.req.Limits = wire(p.cfg.Limits)
 			res, healthy := w.run(ctx, tc.req, 10*time.Second, p.cfg.Grace)
 			p.idle <- w
-			if !healthy || res.Status != StatusSandboxError {
+			if !healthy || res.Status != execution.StatusSandboxError {
 				t.Fatalf("status %s (healthy %v), want sandbox_error: %s", res.Status, healthy, res.Detail)
 			}
 		})
 	}
 	// The worker still runs ordinary jobs afterwards.
-	if r := p.Run(ctx, Job{Code: benchProgram, Table: benchTable(1)}); r.Status != StatusOK {
+	if r := p.Run(ctx, execution.Job{Code: benchProgram, Table: benchTable(1)}); r.Status != execution.StatusOK {
 		t.Fatalf("a job after the floor: %s %s", r.Status, r.Detail)
 	}
 }

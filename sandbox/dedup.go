@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"tabler1/layouts"
+	"tabler1/sandbox/execution"
 )
 
 // Dedup is an Executor that runs identical jobs once. A job whose code,
@@ -33,7 +34,7 @@ import (
 // The zero value is not usable: set Exec. Dedup is safe for concurrent use.
 type Dedup struct {
 	// Exec runs the jobs.
-	Exec Executor
+	Exec execution.Executor
 	// Size is the number of finished results kept, least recently used
 	// dropped first (default 4096), and MaxBytes bounds their output and
 	// returned tables together (default 64 MiB).
@@ -53,17 +54,17 @@ type dedupKey [sha256.Size]byte
 
 type dedupCall struct {
 	finished chan struct{}
-	res      Result
+	res      execution.Result
 }
 
 type dedupEntry struct {
 	key  dedupKey
-	res  Result
+	res  execution.Result
 	size int64
 }
 
 // resultBytes is roughly what a kept result holds.
-func resultBytes(r Result) int64 {
+func resultBytes(r execution.Result) int64 {
 	n := int64(len(r.Stdout) + len(r.Stderr) + len(r.Detail) + 256)
 	if r.Table != nil {
 		for _, rows := range [][][]string{r.Table.Header, r.Table.Rows} {
@@ -89,7 +90,7 @@ func (d *Dedup) Stats() DedupStats {
 }
 
 // Run runs job, or answers it with the result of an identical one.
-func (d *Dedup) Run(ctx context.Context, job Job) Result {
+func (d *Dedup) Run(ctx context.Context, job execution.Job) execution.Result {
 	key, ok := jobKey(job)
 	if !ok {
 		d.runs.Add(1)
@@ -111,7 +112,7 @@ func (d *Dedup) Run(ctx context.Context, job Job) Result {
 		select {
 		case <-c.finished:
 		case <-ctx.Done():
-			return Result{Status: StatusKilled, Detail: "cancelled while waiting for an identical job: " + ctx.Err().Error()}
+			return execution.Result{Status: execution.StatusKilled, Detail: "cancelled while waiting for an identical job: " + ctx.Err().Error()}
 		}
 		if keepable(c.res.Status) {
 			d.reused.Add(1)
@@ -154,9 +155,9 @@ func (d *Dedup) Run(ctx context.Context, job Job) Result {
 
 // keepable reports whether an outcome follows from the program and its
 // input alone, so that an identical job would end the same way.
-func keepable(s Status) bool {
+func keepable(s execution.Status) bool {
 	switch s {
-	case StatusOK, StatusSyntaxError, StatusRuntimeError, StatusMemoryExceeded, StatusOutputExceeded:
+	case execution.StatusOK, execution.StatusSyntaxError, execution.StatusRuntimeError, execution.StatusMemoryExceeded, execution.StatusOutputExceeded:
 		return true
 	}
 	return false
@@ -164,7 +165,7 @@ func keepable(s Status) bool {
 
 // reused returns a copy of r for another caller: marked, and with its own
 // copy of the returned table, which the caller may change.
-func reused(r Result) Result {
+func reused(r execution.Result) execution.Result {
 	r.Reused = true
 	r.Table = r.Table.Clone()
 	return r
@@ -173,7 +174,7 @@ func reused(r Result) Result {
 // jobKey is a digest of everything that decides a job's outcome; ok is
 // false when a table cannot be encoded (the job then runs as it is, and the
 // executor reports the problem).
-func jobKey(job Job) (dedupKey, bool) {
+func jobKey(job execution.Job) (dedupKey, bool) {
 	h := sha256.New()
 	field := func(b []byte) {
 		var n [8]byte

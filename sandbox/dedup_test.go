@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tabler1/layouts"
+	"tabler1/sandbox/execution"
 )
 
 // countingExec answers every job with its code as stdout and the status
@@ -20,23 +21,23 @@ type countingExec struct {
 	gate chan struct{}
 }
 
-func (c *countingExec) Run(ctx context.Context, job Job) Result {
+func (c *countingExec) Run(ctx context.Context, job execution.Job) execution.Result {
 	c.runs.Add(1)
 	if c.gate != nil {
 		select {
 		case <-c.gate:
 		case <-ctx.Done():
-			return Result{Status: StatusKilled}
+			return execution.Result{Status: execution.StatusKilled}
 		}
 	}
-	st := StatusOK
+	st := execution.StatusOK
 	switch job.Code {
 	case "timeout":
-		st = StatusTimeout
+		st = execution.StatusTimeout
 	case "error":
-		st = StatusRuntimeError
+		st = execution.StatusRuntimeError
 	}
-	res := Result{Status: st, Stdout: job.Code}
+	res := execution.Result{Status: st, Stdout: job.Code}
 	if job.ReturnTable && job.Table != nil {
 		t := *job.Table
 		res.Table = &t
@@ -47,20 +48,20 @@ func (c *countingExec) Run(ctx context.Context, job Job) Result {
 func TestDedupRunsIdenticalJobsOnce(t *testing.T) {
 	tab := &layouts.Table{Header: [][]string{{"a"}}, Rows: [][]string{{"1"}}}
 	other := &layouts.Table{Header: [][]string{{"a"}}, Rows: [][]string{{"2"}}}
-	base := Job{Code: "print(1)", Table: tab}
+	base := execution.Job{Code: "print(1)", Table: tab}
 	for _, c := range []struct {
 		name   string
-		second Job
+		second execution.Job
 		runs   int64
 	}{
 		{"same job", base, 1},
-		{"same table content, another pointer", Job{Code: "print(1)", Table: &layouts.Table{Header: [][]string{{"a"}}, Rows: [][]string{{"1"}}}}, 1},
-		{"other code", Job{Code: "print(2)", Table: tab}, 2},
-		{"other table", Job{Code: "print(1)", Table: other}, 2},
-		{"other limits", Job{Code: "print(1)", Table: tab, Limits: Limits{Wall: time.Second}}, 2},
-		{"return table", Job{Code: "print(1)", Table: tab, ReturnTable: true}, 2},
-		{"extra table", Job{Code: "print(1)", Table: tab, Extra: map[string]*layouts.Table{"x": other}}, 2},
-		{"deterministic error", Job{Code: "error"}, 2},
+		{"same table content, another pointer", execution.Job{Code: "print(1)", Table: &layouts.Table{Header: [][]string{{"a"}}, Rows: [][]string{{"1"}}}}, 1},
+		{"other code", execution.Job{Code: "print(2)", Table: tab}, 2},
+		{"other table", execution.Job{Code: "print(1)", Table: other}, 2},
+		{"other limits", execution.Job{Code: "print(1)", Table: tab, Limits: execution.Limits{Wall: time.Second}}, 2},
+		{"return table", execution.Job{Code: "print(1)", Table: tab, ReturnTable: true}, 2},
+		{"extra table", execution.Job{Code: "print(1)", Table: tab, Extra: map[string]*layouts.Table{"x": other}}, 2},
+		{"deterministic error", execution.Job{Code: "error"}, 2},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ex := &countingExec{}
@@ -86,8 +87,8 @@ func TestDedupKeepsDeterministicOutcomesOnly(t *testing.T) {
 	d := &Dedup{Exec: ex}
 	ctx := context.Background()
 	for range 3 {
-		d.Run(ctx, Job{Code: "error"})
-		if r := d.Run(ctx, Job{Code: "timeout"}); r.Reused {
+		d.Run(ctx, execution.Job{Code: "error"})
+		if r := d.Run(ctx, execution.Job{Code: "timeout"}); r.Reused {
 			t.Fatal("a timeout was reused")
 		}
 	}
@@ -101,12 +102,12 @@ func TestDedupCoalescesConcurrentJobs(t *testing.T) {
 	d := &Dedup{Exec: ex}
 	const n = 16
 	var wg sync.WaitGroup
-	results := make([]Result, n)
+	results := make([]execution.Result, n)
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = d.Run(context.Background(), Job{Code: "same"})
+			results[i] = d.Run(context.Background(), execution.Job{Code: "same"})
 		}()
 	}
 	for ex.runs.Load() == 0 {
@@ -117,7 +118,7 @@ func TestDedupCoalescesConcurrentJobs(t *testing.T) {
 	wg.Wait()
 	reused := 0
 	for _, r := range results {
-		if r.Status != StatusOK || r.Stdout != "same" {
+		if r.Status != execution.StatusOK || r.Stdout != "same" {
 			t.Fatalf("result %+v", r)
 		}
 		if r.Reused {
@@ -133,32 +134,32 @@ func TestDedupFollowersRunWhenTheLeaderIsKilled(t *testing.T) {
 	ex := &countingExec{gate: make(chan struct{})}
 	d := &Dedup{Exec: ex}
 	leaderCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan Result)
-	go func() { done <- d.Run(leaderCtx, Job{Code: "x"}) }()
+	done := make(chan execution.Result)
+	go func() { done <- d.Run(leaderCtx, execution.Job{Code: "x"}) }()
 	for ex.runs.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	follower := make(chan Result)
-	go func() { follower <- d.Run(context.Background(), Job{Code: "x"}) }()
+	follower := make(chan execution.Result)
+	go func() { follower <- d.Run(context.Background(), execution.Job{Code: "x"}) }()
 	time.Sleep(20 * time.Millisecond)
 	cancel() // the leader ends killed, which is not kept
-	if r := <-done; r.Status != StatusKilled {
+	if r := <-done; r.Status != execution.StatusKilled {
 		t.Fatalf("leader %s", r.Status)
 	}
 	close(ex.gate)
-	if r := <-follower; r.Status != StatusOK || r.Reused {
+	if r := <-follower; r.Status != execution.StatusOK || r.Reused {
 		t.Fatalf("follower %+v, want its own ok run", r)
 	}
 	// A waiting job whose own context ends is killed, not left waiting.
 	ex2 := &countingExec{gate: make(chan struct{})}
 	d2 := &Dedup{Exec: ex2}
-	go d2.Run(context.Background(), Job{Code: "y"})
+	go d2.Run(context.Background(), execution.Job{Code: "y"})
 	for ex2.runs.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	ctx, cancel2 := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel2()
-	if r := d2.Run(ctx, Job{Code: "y"}); r.Status != StatusKilled {
+	if r := d2.Run(ctx, execution.Job{Code: "y"}); r.Status != execution.StatusKilled {
 		t.Fatalf("waiting job with a done context: %s", r.Status)
 	}
 	close(ex2.gate)
@@ -168,7 +169,7 @@ func TestDedupEvictsLeastRecentlyUsed(t *testing.T) {
 	ex := &countingExec{}
 	d := &Dedup{Exec: ex, Size: 2}
 	ctx := context.Background()
-	run := func(code string) bool { return d.Run(ctx, Job{Code: code}).Reused }
+	run := func(code string) bool { return d.Run(ctx, execution.Job{Code: code}).Reused }
 	run("a")
 	run("b")
 	run("a") // a is now the most recent
@@ -184,12 +185,12 @@ func TestDedupBoundsTheBytesItKeeps(t *testing.T) {
 	d := &Dedup{Exec: ex, MaxBytes: 3000}
 	ctx := context.Background()
 	for _, code := range []string{big + "1", big + "2", big + "3", big + "4"} {
-		d.Run(ctx, Job{Code: code}) // stdout is the code: ~1.3 kB kept each
+		d.Run(ctx, execution.Job{Code: code}) // stdout is the code: ~1.3 kB kept each
 	}
-	if d.Run(ctx, Job{Code: big + "1"}).Reused {
+	if d.Run(ctx, execution.Job{Code: big + "1"}).Reused {
 		t.Error("the oldest result was kept past the byte budget")
 	}
-	if !d.Run(ctx, Job{Code: big + "4"}).Reused {
+	if !d.Run(ctx, execution.Job{Code: big + "4"}).Reused {
 		t.Error("the newest result was dropped")
 	}
 	if d.bytes > 3000 {
@@ -199,7 +200,7 @@ func TestDedupBoundsTheBytesItKeeps(t *testing.T) {
 
 func TestDedupReturnsItsOwnTableCopy(t *testing.T) {
 	d := &Dedup{Exec: &countingExec{}}
-	job := Job{Code: "t", Table: &layouts.Table{Header: [][]string{{"a"}}, Rows: [][]string{{"1"}}}, ReturnTable: true}
+	job := execution.Job{Code: "t", Table: &layouts.Table{Header: [][]string{{"a"}}, Rows: [][]string{{"1"}}}, ReturnTable: true}
 	d.Run(context.Background(), job)
 	r1 := d.Run(context.Background(), job)
 	r1.Table.Rows[0][0] = "changed"
@@ -221,7 +222,7 @@ func TestJobsAreDeterministicAcrossWorkers(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := p.Run(context.Background(), Job{Code: code})
+			r := p.Run(context.Background(), execution.Job{Code: code})
 			mu.Lock()
 			outs[fmt.Sprintf("%s %s", r.Status, r.Stdout)] = true
 			mu.Unlock()

@@ -1,7 +1,8 @@
-// Package sandbox runs untrusted Python programs against tables: the
-// Executor interface, a local pool of pre-forked Python workers with
-// isolation and limits (Pool), and a client for a remote SandboxFusion
-// service (Remote). It knows nothing of prompts or rewards.
+// Package sandbox runs untrusted Python programs against tables: it
+// implements the Executor contract of package sandbox/execution with a
+// local pool of pre-forked Python workers with isolation and limits (Pool)
+// and a client for a remote SandboxFusion service (Remote). It knows
+// nothing of prompts or rewards.
 //
 // # What a program sees
 //

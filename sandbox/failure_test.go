@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"tabler1/sandbox/execution"
 )
 
 // busyWorkerPID waits until some worker has a running job and returns the
@@ -50,18 +52,18 @@ func jobChild(pid string) bool {
 
 func TestWorkerDeathIsASandboxErrorAndTheWorkerIsReplaced(t *testing.T) {
 	p := pool(t)
-	done := make(chan Result, 1)
+	done := make(chan execution.Result, 1)
 	go func() {
-		done <- p.Run(context.Background(), Job{Code: "import time\ntime.sleep(30)", Limits: Limits{Wall: 30 * time.Second}})
+		done <- p.Run(context.Background(), execution.Job{Code: "import time\ntime.sleep(30)", Limits: execution.Limits{Wall: 30 * time.Second}})
 	}()
 	pid := busyWorkerPID(t, p)
 	syscall.Kill(pid, syscall.SIGKILL)
 	r := <-done
-	if r.Status != StatusSandboxError || !strings.Contains(r.Detail, "died") {
+	if r.Status != execution.StatusSandboxError || !strings.Contains(r.Detail, "died") {
 		t.Fatalf("status %q detail %q, want sandbox_error saying the worker died", r.Status, r.Detail)
 	}
 	for range 3 * p.Workers() {
-		if r := p.Run(context.Background(), Job{Code: "print(6*7)"}); r.Answer() != "42" {
+		if r := p.Run(context.Background(), execution.Job{Code: "print(6*7)"}); r.Answer() != "42" {
 			t.Fatalf("after the replacement: %q %q (%s)", r.Status, r.Answer(), r.Detail)
 		}
 	}
@@ -72,23 +74,23 @@ func TestWorkerDeathIsASandboxErrorAndTheWorkerIsReplaced(t *testing.T) {
 
 func TestBackstopWhenTheWorkerHangs(t *testing.T) {
 	p := pool(t)
-	done := make(chan Result, 1)
+	done := make(chan execution.Result, 1)
 	start := time.Now()
 	go func() {
-		done <- p.Run(context.Background(), Job{Code: "import time\ntime.sleep(30)", Limits: Limits{Wall: 500 * time.Millisecond}})
+		done <- p.Run(context.Background(), execution.Job{Code: "import time\ntime.sleep(30)", Limits: execution.Limits{Wall: 500 * time.Millisecond}})
 	}()
 	pid := busyWorkerPID(t, p)
 	// A stopped worker cannot enforce the wall clock: the pool must.
 	syscall.Kill(pid, syscall.SIGSTOP)
 	r := <-done
 	// sandbox_error when the worker stopped before it reported the child.
-	if (r.Status != StatusTimeout && r.Status != StatusSandboxError) || !strings.Contains(r.Detail, "killed") {
+	if (r.Status != execution.StatusTimeout && r.Status != execution.StatusSandboxError) || !strings.Contains(r.Detail, "killed") {
 		t.Fatalf("status %q detail %q, want timeout (or sandbox_error) by the backstop", r.Status, r.Detail)
 	}
 	if el := time.Since(start); el > 20*time.Second {
 		t.Errorf("the backstop took %v", el)
 	}
-	if r := p.Run(context.Background(), Job{Code: "print(6*7)"}); r.Answer() != "42" {
+	if r := p.Run(context.Background(), execution.Job{Code: "print(6*7)"}); r.Answer() != "42" {
 		t.Fatalf("after the backstop: %q %q (%s)", r.Status, r.Answer(), r.Detail)
 	}
 	if left := leftoverJobProcesses(p); len(left) > 0 {
@@ -109,7 +111,7 @@ func TestClosedPoolAnswers(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if r := p.Run(context.Background(), Job{Code: "print(1)"}); r.Status != StatusSandboxError {
+	if r := p.Run(context.Background(), execution.Job{Code: "print(1)"}); r.Status != execution.StatusSandboxError {
 		t.Fatalf("Run on a closed pool: %q, want sandbox_error", r.Status)
 	}
 	if err := p.Close(); err != nil {
@@ -142,29 +144,29 @@ func TestWeakerMode(t *testing.T) {
 	tests := []struct {
 		name string
 		code string
-		want Status
+		want execution.Status
 		out  string
 	}{
 		// Never connects: socket() itself is refused.
-		{"public address refused before any packet", "import socket\ns = socket.socket()\ns.connect(('192.0.2.1', 80))", StatusRuntimeError, ""},
-		{"UDP refused", "import socket\nsocket.socket(socket.AF_INET, socket.SOCK_DGRAM)", StatusRuntimeError, ""},
-		{"IPv6 refused", "import socket\nsocket.socket(socket.AF_INET6)", StatusRuntimeError, ""},
-		{"socketpair allowed", "import socket\na, b = socket.socketpair()\na.send(b'hi')\nprint(b.recv(2).decode())", StatusOK, "hi"},
-		{"AF_UNIX socket refused", "import socket\nsocket.socket(socket.AF_UNIX)", StatusRuntimeError, ""},
-		{"working directory is fresh and TMPDIR", "import os\nprint(os.listdir('.'), os.getcwd() == os.environ['TMPDIR'])", StatusOK, "[] True"},
-		{"fork refused", "import os\nos.fork()", StatusRuntimeError, ""},
+		{"public address refused before any packet", "import socket\ns = socket.socket()\ns.connect(('192.0.2.1', 80))", execution.StatusRuntimeError, ""},
+		{"UDP refused", "import socket\nsocket.socket(socket.AF_INET, socket.SOCK_DGRAM)", execution.StatusRuntimeError, ""},
+		{"IPv6 refused", "import socket\nsocket.socket(socket.AF_INET6)", execution.StatusRuntimeError, ""},
+		{"socketpair allowed", "import socket\na, b = socket.socketpair()\na.send(b'hi')\nprint(b.recv(2).decode())", execution.StatusOK, "hi"},
+		{"AF_UNIX socket refused", "import socket\nsocket.socket(socket.AF_UNIX)", execution.StatusRuntimeError, ""},
+		{"working directory is fresh and TMPDIR", "import os\nprint(os.listdir('.'), os.getcwd() == os.environ['TMPDIR'])", execution.StatusOK, "[] True"},
+		{"fork refused", "import os\nos.fork()", execution.StatusRuntimeError, ""},
 	}
 	for _, tc := range tests {
-		r := p.Run(context.Background(), Job{Code: tc.code, Limits: Limits{Wall: 5 * time.Second}})
+		r := p.Run(context.Background(), execution.Job{Code: tc.code, Limits: execution.Limits{Wall: 5 * time.Second}})
 		if r.Status != tc.want || (tc.out != "" && r.Answer() != tc.out) {
 			t.Errorf("%s: status %q answer %q, want %q %q; stderr %q", tc.name, r.Status, r.Answer(), tc.want, tc.out, r.Stderr)
 		}
-		if tc.want == StatusRuntimeError && !strings.Contains(r.Stderr, "Error") {
+		if tc.want == execution.StatusRuntimeError && !strings.Contains(r.Stderr, "Error") {
 			t.Errorf("%s: stderr %q names no error", tc.name, r.Stderr)
 		}
 	}
 	// The working directory is removed after the job.
-	r := p.Run(context.Background(), Job{Code: "import os\nprint(os.getcwd())"})
+	r := p.Run(context.Background(), execution.Job{Code: "import os\nprint(os.getcwd())"})
 	if _, err := os.Stat(r.Answer()); err == nil {
 		t.Errorf("working directory %s outlived its job", r.Answer())
 	}

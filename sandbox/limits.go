@@ -1,13 +1,17 @@
 package sandbox
 
-import "time"
+import (
+	"time"
+
+	"tabler1/sandbox/execution"
+)
 
 // DefaultLimits are the limits a PoolConfig or RemoteConfig with zero Limits
 // applies: 10 s wall clock, CPU equal to the wall clock, 1 GiB of memory,
 // 64 KiB of each of stdout and stderr, 16 MiB per written file, 64 open
 // files.
-func DefaultLimits() Limits {
-	return Limits{
+func DefaultLimits() execution.Limits {
+	return execution.Limits{
 		Wall:        10 * time.Second,
 		CPU:         10 * time.Second,
 		MemoryBytes: 1 << 30,
@@ -15,34 +19,6 @@ func DefaultLimits() Limits {
 		FileBytes:   16 << 20,
 		OpenFiles:   64,
 	}
-}
-
-// orDefault returns l with each zero or negative field taken from d, and a
-// zero CPU limit taken as the wall-clock limit (a job cannot use more CPU
-// than wall time with one thread, so that is no limit at all).
-func (l Limits) orDefault(d Limits) Limits {
-	if l.Wall <= 0 {
-		l.Wall = d.Wall
-	}
-	if l.CPU <= 0 {
-		l.CPU = d.CPU
-		if l.CPU <= 0 || l.CPU > l.Wall {
-			l.CPU = l.Wall
-		}
-	}
-	if l.MemoryBytes <= 0 {
-		l.MemoryBytes = d.MemoryBytes
-	}
-	if l.OutputBytes <= 0 {
-		l.OutputBytes = d.OutputBytes
-	}
-	if l.FileBytes <= 0 {
-		l.FileBytes = d.FileBytes
-	}
-	if l.OpenFiles <= 0 {
-		l.OpenFiles = d.OpenFiles
-	}
-	return l
 }
 
 // wireLimits is Limits as the worker reads them.
@@ -55,7 +31,7 @@ type wireLimits struct {
 	OpenFiles   int   `json:"open_files"`
 }
 
-func (l Limits) wire() wireLimits {
+func wire(l execution.Limits) wireLimits {
 	ms := func(d time.Duration) int64 {
 		if m := d.Milliseconds(); m > 0 {
 			return m

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"tabler1/layouts"
+	"tabler1/sandbox/execution"
 )
 
 // PoolConfig configures a local Pool. The zero value is usable: one worker
@@ -27,7 +28,7 @@ type PoolConfig struct {
 	Python string
 	// Limits apply to a job for each of its zero fields (default
 	// DefaultLimits()).
-	Limits Limits
+	Limits execution.Limits
 	// UIDBase: when the pool runs as root, a worker runs its jobs as user
 	// and group UIDBase plus the worker's pid, so jobs of different workers,
 	// and of other pools on the host, never share a user and cannot touch
@@ -116,7 +117,7 @@ func NewPool(ctx context.Context, cfg PoolConfig) (*Pool, error) {
 	if cfg.Python == "" {
 		cfg.Python = DefaultPython(os.Getenv)
 	}
-	cfg.Limits = cfg.Limits.orDefault(DefaultLimits())
+	cfg.Limits = cfg.Limits.OrDefault(DefaultLimits())
 	if cfg.UIDBase <= 0 {
 		cfg.UIDBase = 1 << 20
 	}
@@ -231,29 +232,29 @@ func (p *Pool) Replaced() int64 { return p.replaced.Load() }
 func (p *Pool) Workers() int { return p.cfg.Workers }
 
 // Run runs job on the next free worker. It is safe for concurrent use.
-func (p *Pool) Run(ctx context.Context, job Job) Result {
+func (p *Pool) Run(ctx context.Context, job execution.Job) execution.Result {
 	return p.run(ctx, job, false)
 }
 
 // CheckSyntax compiles code without running it, in a confined child (the
 // compiler itself can be made to exhaust memory): StatusOK or
 // StatusSyntaxError with the line.
-func (p *Pool) CheckSyntax(ctx context.Context, code string) Result {
-	return p.run(ctx, Job{Code: code, Limits: Limits{Wall: 5 * time.Second}}, true)
+func (p *Pool) CheckSyntax(ctx context.Context, code string) execution.Result {
+	return p.run(ctx, execution.Job{Code: code, Limits: execution.Limits{Wall: 5 * time.Second}}, true)
 }
 
-func (p *Pool) run(ctx context.Context, job Job, compileOnly bool) Result {
+func (p *Pool) run(ctx context.Context, job execution.Job, compileOnly bool) execution.Result {
 	start := time.Now()
 	if err := validateJob(job); err != nil {
-		return Result{Status: StatusSandboxError, Detail: err.Error()}
+		return execution.Result{Status: execution.StatusSandboxError, Detail: err.Error()}
 	}
-	lim := job.Limits.orDefault(p.cfg.Limits)
-	req := request{Code: job.Code, Table: job.Table, Extra: job.Extra, Limits: lim.wire(),
+	lim := job.Limits.OrDefault(p.cfg.Limits)
+	req := request{Code: job.Code, Table: job.Table, Extra: job.Extra, Limits: wire(lim),
 		ReturnTable: job.ReturnTable, CompileOnly: compileOnly}
 	w, err := p.take(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return Result{Status: StatusKilled, Wall: time.Since(start), Detail: err.Error()}
+			return execution.Result{Status: execution.StatusKilled, Wall: time.Since(start), Detail: err.Error()}
 		}
 		return sandboxError("%v", err)
 	}
@@ -286,7 +287,7 @@ func (p *Pool) give(w *worker, healthy bool) {
 	}
 }
 
-func validateJob(job Job) error {
+func validateJob(job execution.Job) error {
 	check := func(name string, t *layouts.Table) error {
 		if t == nil {
 			return nil
@@ -312,7 +313,7 @@ func validateJob(job Job) error {
 
 // capOutput enforces the output cap again on the Go side: the worker is
 // trusted to, but a result must never be larger than asked for.
-func capOutput(r Result, n int) Result {
+func capOutput(r execution.Result, n int) execution.Result {
 	if len(r.Stdout) > n {
 		r.Stdout = r.Stdout[:n]
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tabler1/layouts"
+	"tabler1/sandbox/execution"
 )
 
 func sampleTable() *layouts.Table {
@@ -36,29 +37,29 @@ func TestRunStatuses(t *testing.T) {
 		name       string
 		code       string
 		table      *layouts.Table
-		wantStatus Status
+		wantStatus execution.Status
 		wantAnswer string
 		wantType   string
 		wantLine   int
 	}{
-		{"sum of a numeric column with thousands separators", "print(df['value'].sum())", sampleTable(), StatusOK, "1237", "", 0},
-		{"dtypes follow the rule", "print(df['value'].dtype, df['share'].dtype, df['name'].dtype)", sampleTable(), StatusOK, "int64 float64 object", "", 0},
-		{"raw keeps the strings", "print(raw['value'].tolist()[0])", sampleTable(), StatusOK, "1,200", "", 0},
-		{"filter and aggregate", "r = df[df.group == 'x'].value.mean()\nprint(r)", sampleTable(), StatusOK, "603.5", "", 0},
-		{"multi-level header is a MultiIndex", "print(type(df.columns).__name__, df[('2019','q2')].sum())", multiTable(), StatusOK, "MultiIndex 7", "", 0},
-		{"no table gives an empty df", "print(len(df))", nil, StatusOK, "0", "", 0},
-		{"runtime error with line", "x = 1\ny = df['missing']\n", sampleTable(), StatusRuntimeError, "", "KeyError", 2},
-		{"error inside a function reports the program line", "def f():\n    return 1/0\n\nf()\n", nil, StatusRuntimeError, "", "ZeroDivisionError", 2},
-		{"syntax error with line", "x = 1\nif x\n  print(x)\n", nil, StatusSyntaxError, "", "SyntaxError", 2},
-		{"sys.exit(0) is ok", "print('a')\nimport sys\nsys.exit(0)\nprint('b')", nil, StatusOK, "a", "", 0},
-		{"sys.exit(3) is a runtime error", "import sys\nsys.exit(3)", nil, StatusRuntimeError, "", "", 0},
-		{"memory error", "x = bytearray(1 << 40)", nil, StatusMemoryExceeded, "", "MemoryError", 1},
-		{"unicode output", "print('naïve ✓')", nil, StatusOK, "naïve ✓", "", 0},
+		{"sum of a numeric column with thousands separators", "print(df['value'].sum())", sampleTable(), execution.StatusOK, "1237", "", 0},
+		{"dtypes follow the rule", "print(df['value'].dtype, df['share'].dtype, df['name'].dtype)", sampleTable(), execution.StatusOK, "int64 float64 object", "", 0},
+		{"raw keeps the strings", "print(raw['value'].tolist()[0])", sampleTable(), execution.StatusOK, "1,200", "", 0},
+		{"filter and aggregate", "r = df[df.group == 'x'].value.mean()\nprint(r)", sampleTable(), execution.StatusOK, "603.5", "", 0},
+		{"multi-level header is a MultiIndex", "print(type(df.columns).__name__, df[('2019','q2')].sum())", multiTable(), execution.StatusOK, "MultiIndex 7", "", 0},
+		{"no table gives an empty df", "print(len(df))", nil, execution.StatusOK, "0", "", 0},
+		{"runtime error with line", "x = 1\ny = df['missing']\n", sampleTable(), execution.StatusRuntimeError, "", "KeyError", 2},
+		{"error inside a function reports the program line", "def f():\n    return 1/0\n\nf()\n", nil, execution.StatusRuntimeError, "", "ZeroDivisionError", 2},
+		{"syntax error with line", "x = 1\nif x\n  print(x)\n", nil, execution.StatusSyntaxError, "", "SyntaxError", 2},
+		{"sys.exit(0) is ok", "print('a')\nimport sys\nsys.exit(0)\nprint('b')", nil, execution.StatusOK, "a", "", 0},
+		{"sys.exit(3) is a runtime error", "import sys\nsys.exit(3)", nil, execution.StatusRuntimeError, "", "", 0},
+		{"memory error", "x = bytearray(1 << 40)", nil, execution.StatusMemoryExceeded, "", "MemoryError", 1},
+		{"unicode output", "print('naïve ✓')", nil, execution.StatusOK, "naïve ✓", "", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := p.Run(context.Background(), Job{Code: tc.code, Table: tc.table, Limits: Limits{Wall: 5 * time.Second}})
+			r := p.Run(context.Background(), execution.Job{Code: tc.code, Table: tc.table, Limits: execution.Limits{Wall: 5 * time.Second}})
 			if r.Status != tc.wantStatus {
 				t.Fatalf("status %q (%s), want %q; stderr:\n%s", r.Status, r.Detail, tc.wantStatus, r.Stderr)
 			}
@@ -82,16 +83,16 @@ func TestExtraTablesAndReturnTable(t *testing.T) {
 	p := pool(t)
 	code := "other = tables['other']\ndf = df.merge(other, on='name')\ndf = df[['name', 'value', 'rank']].reset_index(drop=True)\n"
 	other := &layouts.Table{Header: [][]string{{"name", "rank"}}, Rows: [][]string{{"alpha", "2"}, {"gamma", "1"}}}
-	r := p.Run(context.Background(), Job{Code: code, Table: sampleTable(), Extra: map[string]*layouts.Table{"other": other}, ReturnTable: true})
-	if r.Status != StatusOK {
+	r := p.Run(context.Background(), execution.Job{Code: code, Table: sampleTable(), Extra: map[string]*layouts.Table{"other": other}, ReturnTable: true})
+	if r.Status != execution.StatusOK {
 		t.Fatalf("status %q (%s): %s", r.Status, r.Detail, r.Stderr)
 	}
 	want := &layouts.Table{Header: [][]string{{"name", "value", "rank"}}, Rows: [][]string{{"alpha", "1200", "2"}, {"gamma", "7", "1"}}}
 	if r.Table == nil || !layouts.Equal(r.Table, want) {
 		t.Fatalf("returned table %+v, want %+v", r.Table, want)
 	}
-	r = p.Run(context.Background(), Job{Code: "df = 3", Table: sampleTable(), ReturnTable: true})
-	if r.Status != StatusRuntimeError || r.ExceptionType != "TypeError" {
+	r = p.Run(context.Background(), execution.Job{Code: "df = 3", Table: sampleTable(), ReturnTable: true})
+	if r.Status != execution.StatusRuntimeError || r.ExceptionType != "TypeError" {
 		t.Fatalf("df = 3 with ReturnTable: status %q type %q, want runtime_error TypeError", r.Status, r.ExceptionType)
 	}
 }
@@ -100,15 +101,15 @@ func TestCheckSyntax(t *testing.T) {
 	p := pool(t)
 	tests := []struct {
 		code string
-		want Status
+		want execution.Status
 		line int
 	}{
-		{"print(1)\n", StatusOK, 0},
-		{"while True: pass\n", StatusOK, 0}, // compiled, never run
-		{"def f(:\n", StatusSyntaxError, 1},
-		{"x = 1\n  y = 2\n", StatusSyntaxError, 2},
-		{"return 5\n", StatusSyntaxError, 1},
-		{"print(1)\x00\n", StatusSyntaxError, 0},
+		{"print(1)\n", execution.StatusOK, 0},
+		{"while True: pass\n", execution.StatusOK, 0}, // compiled, never run
+		{"def f(:\n", execution.StatusSyntaxError, 1},
+		{"x = 1\n  y = 2\n", execution.StatusSyntaxError, 2},
+		{"return 5\n", execution.StatusSyntaxError, 1},
+		{"print(1)\x00\n", execution.StatusSyntaxError, 0},
 	}
 	for _, tc := range tests {
 		r := p.CheckSyntax(context.Background(), tc.code)
@@ -121,8 +122,8 @@ func TestCheckSyntax(t *testing.T) {
 func TestInvalidTableIsASandboxError(t *testing.T) {
 	p := pool(t)
 	bad := &layouts.Table{Header: [][]string{{"a", "b"}}, Rows: [][]string{{"1"}}}
-	r := p.Run(context.Background(), Job{Code: "print(1)", Table: bad})
-	if r.Status != StatusSandboxError || !strings.Contains(r.Detail, "not valid") {
+	r := p.Run(context.Background(), execution.Job{Code: "print(1)", Table: bad})
+	if r.Status != execution.StatusSandboxError || !strings.Contains(r.Detail, "not valid") {
 		t.Fatalf("status %q detail %q, want sandbox_error naming the invalid table", r.Status, r.Detail)
 	}
 }
@@ -134,8 +135,8 @@ func TestCancelKillsTheJobAndKeepsTheWorker(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 		cancel()
 	}()
-	r := p.Run(ctx, Job{Code: "import time\nwhile True: time.sleep(0.01)", Limits: Limits{Wall: 20 * time.Second}})
-	if r.Status != StatusKilled || !strings.Contains(r.Detail, "cancel") {
+	r := p.Run(ctx, execution.Job{Code: "import time\nwhile True: time.sleep(0.01)", Limits: execution.Limits{Wall: 20 * time.Second}})
+	if r.Status != execution.StatusKilled || !strings.Contains(r.Detail, "cancel") {
 		t.Fatalf("status %q detail %q, want killed by cancellation", r.Status, r.Detail)
 	}
 	// Both workers still serve jobs.
@@ -144,7 +145,7 @@ func TestCancelKillsTheJobAndKeepsTheWorker(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if r := p.Run(context.Background(), Job{Code: "print(2+2)"}); r.Answer() != "4" {
+			if r := p.Run(context.Background(), execution.Job{Code: "print(2+2)"}); r.Answer() != "4" {
 				t.Errorf("after a cancel: status %q answer %q", r.Status, r.Answer())
 			}
 		}()
@@ -162,7 +163,7 @@ func TestConcurrentRunsAllGetResults(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			code := "print(len(df) * " + strings.Repeat("1", 1+i%3) + ")"
-			answers[i] = p.Run(context.Background(), Job{Code: code, Table: sampleTable()}).Answer()
+			answers[i] = p.Run(context.Background(), execution.Job{Code: code, Table: sampleTable()}).Answer()
 		}()
 	}
 	wg.Wait()
@@ -193,8 +194,8 @@ func TestCachedTablesStayFresh(t *testing.T) {
 	extra := func() map[string]*layouts.Table {
 		return map[string]*layouts.Table{"t": {Header: [][]string{{"x"}}, Rows: [][]string{{"1"}, {"2"}}}}
 	}
-	want := p.Run(context.Background(), Job{Code: check, Table: sampleTable(), Extra: extra()})
-	if want.Status != StatusOK {
+	want := p.Run(context.Background(), execution.Job{Code: check, Table: sampleTable(), Extra: extra()})
+	if want.Status != execution.StatusOK {
 		t.Fatalf("status %q (%s): %s", want.Status, want.Detail, want.Stderr)
 	}
 	const mutate = `df.loc[0, 'value'] = -1
@@ -211,17 +212,17 @@ print('mutated')`
 	// rounds leave the workers idle first, so that spares (forked after
 	// the mutator ran) serve the checks.
 	for i := range 4 * p.Workers() {
-		r := p.Run(context.Background(), Job{Code: mutate, Table: sampleTable(), Extra: extra()})
+		r := p.Run(context.Background(), execution.Job{Code: mutate, Table: sampleTable(), Extra: extra()})
 		if i%2 == 1 {
 			time.Sleep(50 * time.Millisecond)
 		}
-		if r.Status != StatusOK || r.Answer() != "mutated" {
+		if r.Status != execution.StatusOK || r.Answer() != "mutated" {
 			t.Fatalf("round %d: mutator: status %q (%s): %s", i, r.Status, r.Detail, r.Stderr)
 		}
-		if got := p.Run(context.Background(), Job{Code: check, Table: sampleTable(), Extra: extra()}); got.Answer() != want.Answer() {
+		if got := p.Run(context.Background(), execution.Job{Code: check, Table: sampleTable(), Extra: extra()}); got.Answer() != want.Answer() {
 			t.Errorf("round %d: after a mutating job the table reads %q, want %q", i, got.Answer(), want.Answer())
 		}
-		got := p.Run(context.Background(), Job{Code: "print(df['value'].tolist())", Table: changed})
+		got := p.Run(context.Background(), execution.Job{Code: "print(df['value'].tolist())", Table: changed})
 		if got.Answer() != "[1200, 31, 7]" {
 			t.Errorf("round %d: a table differing in one cell reads %q, want [1200, 31, 7]", i, got.Answer())
 		}
@@ -234,7 +235,7 @@ print('mutated')`
 func TestSpareServesTheNextJob(t *testing.T) {
 	p := pool(t)
 	for range 2 * p.Workers() { // every worker has run a job since it started
-		p.Run(context.Background(), Job{Code: "print(1)", Table: sampleTable()})
+		p.Run(context.Background(), execution.Job{Code: "print(1)", Table: sampleTable()})
 	}
 	time.Sleep(100 * time.Millisecond) // idle: the workers fork their spares
 	spares := map[string]bool{}
@@ -253,9 +254,9 @@ func TestSpareServesTheNextJob(t *testing.T) {
 	const code = `import os
 fds = sorted(int(f) for f in os.listdir('/proc/self/fd'))
 print(os.getsid(0) == os.getpid(), os.getuid() != 0 or not root, fds, df['value'].sum(), os.getpid())`
-	r := p.Run(context.Background(), Job{Code: "root = " + map[bool]string{true: "True", false: "False"}[p.Isolation().Setuid] + "\n" + code, Table: sampleTable()})
+	r := p.Run(context.Background(), execution.Job{Code: "root = " + map[bool]string{true: "True", false: "False"}[p.Isolation().Setuid] + "\n" + code, Table: sampleTable()})
 	f := strings.Fields(r.Answer())
-	if r.Status != StatusOK || len(f) == 0 {
+	if r.Status != execution.StatusOK || len(f) == 0 {
 		t.Fatalf("status %q (%s): %s", r.Status, r.Detail, r.Stderr)
 	}
 	if pid := f[len(f)-1]; !spares[pid] {
@@ -268,8 +269,8 @@ print(os.getsid(0) == os.getpid(), os.getuid() != 0 or not root, fds, df['value'
 	time.Sleep(100 * time.Millisecond)
 	fresh := sampleTable()
 	fresh.Rows[2][2] = "-4242" // in no other test: no worker has loaded it
-	r = p.Run(context.Background(), Job{Code: "print(df['value'].iloc[2])", Table: fresh})
-	if r.Status != StatusOK || r.Answer() != fresh.Rows[2][2] {
+	r = p.Run(context.Background(), execution.Job{Code: "print(df['value'].iloc[2])", Table: fresh})
+	if r.Status != execution.StatusOK || r.Answer() != fresh.Rows[2][2] {
 		t.Errorf("a table no spare holds: status %q, answer %q, want %q (%s)", r.Status, r.Answer(), fresh.Rows[2][2], r.Stderr)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"tabler1/layouts"
+	"tabler1/sandbox/execution"
 )
 
 // maxFrame bounds one protocol frame: a request carrying its tables, or a
@@ -55,16 +56,16 @@ type event struct {
 	Pandas string    `json:"pandas"`
 
 	// done
-	Status          Status         `json:"status"`
-	Stdout          string         `json:"stdout"`
-	Stderr          string         `json:"stderr"`
-	ExceptionType   string         `json:"exception_type"`
-	ErrorLine       int            `json:"error_line"`
-	Detail          string         `json:"detail"`
-	WallNS          int64          `json:"wall_ns"`
-	CPUNS           int64          `json:"cpu_ns"`
-	PeakMemoryBytes int64          `json:"peak_memory_bytes"`
-	Table           *layouts.Table `json:"table"`
+	Status          execution.Status `json:"status"`
+	Stdout          string           `json:"stdout"`
+	Stderr          string           `json:"stderr"`
+	ExceptionType   string           `json:"exception_type"`
+	ErrorLine       int              `json:"error_line"`
+	Detail          string           `json:"detail"`
+	WallNS          int64            `json:"wall_ns"`
+	CPUNS           int64            `json:"cpu_ns"`
+	PeakMemoryBytes int64            `json:"peak_memory_bytes"`
+	Table           *layouts.Table   `json:"table"`
 }
 
 // writeFrame writes v as a 4-byte big-endian length and its JSON encoding.

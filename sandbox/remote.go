@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"tabler1/layouts"
+	"tabler1/sandbox/execution"
 )
 
 //go:embed remote_prelude.py
@@ -35,7 +36,7 @@ type RemoteConfig struct {
 	Client *http.Client
 	// Limits apply to a job for each of its zero fields (default
 	// DefaultLimits()).
-	Limits Limits
+	Limits execution.Limits
 	// MaxConcurrent bounds requests in flight (default 32; SandboxFusion's
 	// maintainers advise scaling out rather than up).
 	MaxConcurrent int
@@ -65,7 +66,7 @@ func NewRemote(cfg RemoteConfig) *Remote {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{}
 	}
-	cfg.Limits = cfg.Limits.orDefault(DefaultLimits())
+	cfg.Limits = cfg.Limits.OrDefault(DefaultLimits())
 	if cfg.MaxConcurrent <= 0 {
 		cfg.MaxConcurrent = 32
 	}
@@ -122,21 +123,21 @@ type remoteJob struct {
 }
 
 // Run sends job to the service, retrying transient failures.
-func (r *Remote) Run(ctx context.Context, job Job) Result {
+func (r *Remote) Run(ctx context.Context, job execution.Job) execution.Result {
 	return r.run(ctx, job, false)
 }
 
 // CheckSyntax compiles code on the service without running it.
-func (r *Remote) CheckSyntax(ctx context.Context, code string) Result {
-	return r.run(ctx, Job{Code: code, Limits: Limits{Wall: 5 * time.Second}}, true)
+func (r *Remote) CheckSyntax(ctx context.Context, code string) execution.Result {
+	return r.run(ctx, execution.Job{Code: code, Limits: execution.Limits{Wall: 5 * time.Second}}, true)
 }
 
-func (r *Remote) run(ctx context.Context, job Job, compileOnly bool) Result {
+func (r *Remote) run(ctx context.Context, job execution.Job, compileOnly bool) execution.Result {
 	start := time.Now()
 	if err := validateJob(job); err != nil {
-		return Result{Status: StatusSandboxError, Detail: err.Error()}
+		return execution.Result{Status: execution.StatusSandboxError, Detail: err.Error()}
 	}
-	lim := job.Limits.orDefault(r.cfg.Limits)
+	lim := job.Limits.OrDefault(r.cfg.Limits)
 	body, err := r.encode(job, lim, compileOnly)
 	if err != nil {
 		return sandboxError("encoding the job: %v", err)
@@ -145,7 +146,7 @@ func (r *Remote) run(ctx context.Context, job Job, compileOnly bool) Result {
 	case r.sem <- struct{}{}:
 		defer func() { <-r.sem }()
 	case <-ctx.Done():
-		return Result{Status: StatusKilled, Wall: time.Since(start), Detail: fmt.Sprintf("cancelled while waiting for a request slot: %v", ctx.Err())}
+		return execution.Result{Status: execution.StatusKilled, Wall: time.Since(start), Detail: fmt.Sprintf("cancelled while waiting for a request slot: %v", ctx.Err())}
 	}
 	backoff := r.cfg.Backoff
 	var lastErr error
@@ -154,7 +155,7 @@ func (r *Remote) run(ctx context.Context, job Job, compileOnly bool) Result {
 			select {
 			case <-time.After(backoff):
 			case <-ctx.Done():
-				return Result{Status: StatusKilled, Wall: time.Since(start), Detail: fmt.Sprintf("cancelled between retries (last error: %v): %v", lastErr, ctx.Err())}
+				return execution.Result{Status: execution.StatusKilled, Wall: time.Since(start), Detail: fmt.Sprintf("cancelled between retries (last error: %v): %v", lastErr, ctx.Err())}
 			}
 			backoff *= 2
 		}
@@ -164,18 +165,18 @@ func (r *Remote) run(ctx context.Context, job Job, compileOnly bool) Result {
 		}
 		lastErr = err
 		if ctx.Err() != nil {
-			return Result{Status: StatusKilled, Wall: time.Since(start), Detail: fmt.Sprintf("cancelled: %v", ctx.Err())}
+			return execution.Result{Status: execution.StatusKilled, Wall: time.Since(start), Detail: fmt.Sprintf("cancelled: %v", ctx.Err())}
 		}
 		if !retry {
 			break
 		}
 		r.cfg.Logger.Warn("sandbox service request failed; retrying", zap.Int("try", try+1), zap.Error(err))
 	}
-	return Result{Status: StatusSandboxError, Wall: time.Since(start),
+	return execution.Result{Status: execution.StatusSandboxError, Wall: time.Since(start),
 		Detail: fmt.Sprintf("sandbox service %s: %v", r.cfg.URL, lastErr)}
 }
 
-func (r *Remote) encode(job Job, lim Limits, compileOnly bool) ([]byte, error) {
+func (r *Remote) encode(job execution.Job, lim execution.Limits, compileOnly bool) ([]byte, error) {
 	rj, err := json.Marshal(remoteJob{Code: job.Code, Table: job.Table, Extra: job.Extra, ReturnTable: job.ReturnTable, CompileOnly: compileOnly})
 	if err != nil {
 		return nil, err
@@ -232,9 +233,9 @@ func (r *Remote) post(ctx context.Context, body []byte, timeout time.Duration) (
 
 // result turns the service's answer into a Result, reading the prelude's
 // status line.
-func (resp *runCodeResponse) result(lim Limits) Result {
+func (resp *runCodeResponse) result(lim execution.Limits) execution.Result {
 	rr := resp.RunResult
-	res := Result{Stdout: rr.Stdout, Wall: time.Duration(rr.ExecutionTime * float64(time.Second))}
+	res := execution.Result{Stdout: rr.Stdout, Wall: time.Duration(rr.ExecutionTime * float64(time.Second))}
 	stderr := rr.Stderr
 	var rec *statusRecord
 	if i := strings.LastIndex(stderr, statusMarker); i >= 0 {
@@ -253,17 +254,17 @@ func (resp *runCodeResponse) result(lim Limits) Result {
 	res = capOutput(res, lim.OutputBytes)
 	switch {
 	case rr.Status == "TimeLimitExceeded":
-		res.Status, res.Detail = StatusTimeout, fmt.Sprintf("the service stopped the job at its %v limit", lim.Wall)
+		res.Status, res.Detail = execution.StatusTimeout, fmt.Sprintf("the service stopped the job at its %v limit", lim.Wall)
 	case over:
-		res.Status, res.Detail = StatusOutputExceeded, fmt.Sprintf("output passed the cap of %d bytes", lim.OutputBytes)
+		res.Status, res.Detail = execution.StatusOutputExceeded, fmt.Sprintf("output passed the cap of %d bytes", lim.OutputBytes)
 	case rec != nil:
 		rec.apply(&res)
 	case rr.ReturnCode != nil && *rr.ReturnCode < 0, rr.ReturnCode != nil && *rr.ReturnCode > 128:
-		res.Status, res.Detail = StatusKilled, fmt.Sprintf("the process ended with code %d", *rr.ReturnCode)
+		res.Status, res.Detail = execution.StatusKilled, fmt.Sprintf("the process ended with code %d", *rr.ReturnCode)
 	case strings.Contains(res.Stderr, "MemoryError"):
-		res.Status, res.Detail = StatusMemoryExceeded, "MemoryError before the prelude could report"
+		res.Status, res.Detail = execution.StatusMemoryExceeded, "MemoryError before the prelude could report"
 	default:
-		res.Status, res.Detail = StatusRuntimeError, fmt.Sprintf("the job ended without a status line (run status %s)", rr.Status)
+		res.Status, res.Detail = execution.StatusRuntimeError, fmt.Sprintf("the job ended without a status line (run status %s)", rr.Status)
 	}
 	return res
 }
@@ -279,20 +280,20 @@ type statusRecord struct {
 	Table  *layouts.Table `json:"table"`
 }
 
-func (s *statusRecord) apply(r *Result) {
+func (s *statusRecord) apply(r *execution.Result) {
 	switch s.Kind {
 	case "ok":
-		r.Status, r.Table = StatusOK, s.Table
+		r.Status, r.Table = execution.StatusOK, s.Table
 	case "syntax":
-		r.Status, r.ExceptionType, r.ErrorLine, r.Detail = StatusSyntaxError, s.Type, s.Line, s.Detail
+		r.Status, r.ExceptionType, r.ErrorLine, r.Detail = execution.StatusSyntaxError, s.Type, s.Line, s.Detail
 	case "exception":
-		r.Status, r.ExceptionType, r.ErrorLine, r.Detail = StatusRuntimeError, s.Type, s.Line, s.Detail
+		r.Status, r.ExceptionType, r.ErrorLine, r.Detail = execution.StatusRuntimeError, s.Type, s.Line, s.Detail
 		if s.Memory {
-			r.Status = StatusMemoryExceeded
+			r.Status = execution.StatusMemoryExceeded
 		}
 	case "exit":
-		r.Status, r.ExceptionType, r.Detail = StatusRuntimeError, "SystemExit", fmt.Sprintf("the program exited with status %d", s.Code)
+		r.Status, r.ExceptionType, r.Detail = execution.StatusRuntimeError, "SystemExit", fmt.Sprintf("the program exited with status %d", s.Code)
 	default:
-		r.Status, r.Detail = StatusSandboxError, fmt.Sprintf("unknown status record %q", s.Kind)
+		r.Status, r.Detail = execution.StatusSandboxError, fmt.Sprintf("unknown status record %q", s.Kind)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"tabler1/layouts"
+	"tabler1/sandbox/execution"
 )
 
 // fakeFusion is an in-process stand-in for SandboxFusion's /run_code: it
@@ -127,16 +128,16 @@ func TestRemoteAgainstFake(t *testing.T) {
 	rem := NewRemote(RemoteConfig{URL: srv.URL, Backoff: 10 * time.Millisecond})
 	tests := []struct {
 		name   string
-		job    Job
-		want   Status
+		job    execution.Job
+		want   execution.Status
 		answer string
 		etype  string
 		line   int
 	}{
-		{"answer from df", Job{Code: "print(df['value'].sum())", Table: sampleTable()}, StatusOK, "1237", "", 0},
-		{"runtime error with line", Job{Code: "x = 1\nraise KeyError('k')", Table: sampleTable()}, StatusRuntimeError, "", "KeyError", 2},
-		{"syntax error", Job{Code: "def f(:\n"}, StatusSyntaxError, "", "SyntaxError", 1},
-		{"timeout", Job{Code: "while True: pass", Limits: Limits{Wall: time.Second}}, StatusTimeout, "", "", 0},
+		{"answer from df", execution.Job{Code: "print(df['value'].sum())", Table: sampleTable()}, execution.StatusOK, "1237", "", 0},
+		{"runtime error with line", execution.Job{Code: "x = 1\nraise KeyError('k')", Table: sampleTable()}, execution.StatusRuntimeError, "", "KeyError", 2},
+		{"syntax error", execution.Job{Code: "def f(:\n"}, execution.StatusSyntaxError, "", "SyntaxError", 1},
+		{"timeout", execution.Job{Code: "while True: pass", Limits: execution.Limits{Wall: time.Second}}, execution.StatusTimeout, "", "", 0},
 	}
 	var wg sync.WaitGroup
 	for _, tc := range tests {
@@ -168,9 +169,9 @@ func TestRemoteAgainstFake(t *testing.T) {
 func TestRemoteReturnTable(t *testing.T) {
 	_, srv := newFake(t)
 	rem := NewRemote(RemoteConfig{URL: srv.URL})
-	r := rem.Run(context.Background(), Job{Code: "df = df[df.value > 10][['name', 'value']].reset_index(drop=True)", Table: sampleTable(), ReturnTable: true})
+	r := rem.Run(context.Background(), execution.Job{Code: "df = df[df.value > 10][['name', 'value']].reset_index(drop=True)", Table: sampleTable(), ReturnTable: true})
 	want := &layouts.Table{Header: [][]string{{"name", "value"}}, Rows: [][]string{{"alpha", "1200"}, {"beta", "30"}}}
-	if r.Status != StatusOK || r.Table == nil || !layouts.Equal(r.Table, want) {
+	if r.Status != execution.StatusOK || r.Table == nil || !layouts.Equal(r.Table, want) {
 		t.Fatalf("status %q (%s) table %+v, want ok %+v; stderr %q", r.Status, r.Detail, r.Table, want, r.Stderr)
 	}
 }
@@ -184,13 +185,13 @@ func TestRemoteRetriesAndLimits(t *testing.T) {
 		failFirst int32
 		hangFirst int32
 		retries   int
-		want      Status
+		want      execution.Status
 		requests  int32
 	}{
-		{"5xx then success", 2, 0, 3, StatusOK, 3},
-		{"5xx past the retries", 10, 0, 2, StatusSandboxError, 3},
-		{"a timeout then success", 0, 1, 3, StatusOK, 2},
-		{"no retries", 1, 0, -1, StatusSandboxError, 1},
+		{"5xx then success", 2, 0, 3, execution.StatusOK, 3},
+		{"5xx past the retries", 10, 0, 2, execution.StatusSandboxError, 3},
+		{"a timeout then success", 0, 1, 3, execution.StatusOK, 2},
+		{"no retries", 1, 0, -1, execution.StatusSandboxError, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -200,12 +201,12 @@ func TestRemoteRetriesAndLimits(t *testing.T) {
 			srv := httptest.NewServer(f)
 			defer srv.Close()
 			rem := NewRemote(RemoteConfig{URL: srv.URL, Retries: tc.retries, Backoff: time.Millisecond, Overhead: 100 * time.Millisecond,
-				Limits: Limits{Wall: 100 * time.Millisecond}})
-			r := rem.Run(context.Background(), Job{Code: "print(42)"})
+				Limits: execution.Limits{Wall: 100 * time.Millisecond}})
+			r := rem.Run(context.Background(), execution.Job{Code: "print(42)"})
 			if r.Status != tc.want {
 				t.Fatalf("status %q (%s), want %q", r.Status, r.Detail, tc.want)
 			}
-			if tc.want == StatusOK && r.Answer() != "42" {
+			if tc.want == execution.StatusOK && r.Answer() != "42" {
 				t.Errorf("answer %q, want 42", r.Answer())
 			}
 			if n := f.requests.Load(); n != tc.requests {
@@ -231,7 +232,7 @@ func TestRemoteBoundsConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if r := rem.Run(context.Background(), Job{Code: "pass"}); r.Status != StatusOK {
+			if r := rem.Run(context.Background(), execution.Job{Code: "pass"}); r.Status != execution.StatusOK {
 				t.Errorf("status %q (%s)", r.Status, r.Detail)
 			}
 		}()
@@ -247,19 +248,19 @@ func TestRemoteStatusLines(t *testing.T) {
 	tests := []struct {
 		name string
 		rr   commandResult
-		want Status
+		want execution.Status
 	}{
-		{"killed by a signal", commandResult{Status: "Finished", ReturnCode: code(-11)}, StatusKilled},
-		{"no status line", commandResult{Status: "Finished", ReturnCode: code(1), Stderr: "boom"}, StatusRuntimeError},
-		{"memory error before the prelude", commandResult{Status: "Finished", ReturnCode: code(1), Stderr: "MemoryError"}, StatusMemoryExceeded},
-		{"time limit", commandResult{Status: "TimeLimitExceeded"}, StatusTimeout},
-		{"output over the cap", commandResult{Status: "Finished", ReturnCode: code(0), Stdout: strings.Repeat("x", 100)}, StatusOutputExceeded},
-		{"memory status", commandResult{Status: "Finished", ReturnCode: code(0), Stderr: statusMarker + `{"kind":"exception","type":"MemoryError","memory":true}`}, StatusMemoryExceeded},
-		{"exit status", commandResult{Status: "Finished", ReturnCode: code(0), Stderr: statusMarker + `{"kind":"exit","code":3}`}, StatusRuntimeError},
+		{"killed by a signal", commandResult{Status: "Finished", ReturnCode: code(-11)}, execution.StatusKilled},
+		{"no status line", commandResult{Status: "Finished", ReturnCode: code(1), Stderr: "boom"}, execution.StatusRuntimeError},
+		{"memory error before the prelude", commandResult{Status: "Finished", ReturnCode: code(1), Stderr: "MemoryError"}, execution.StatusMemoryExceeded},
+		{"time limit", commandResult{Status: "TimeLimitExceeded"}, execution.StatusTimeout},
+		{"output over the cap", commandResult{Status: "Finished", ReturnCode: code(0), Stdout: strings.Repeat("x", 100)}, execution.StatusOutputExceeded},
+		{"memory status", commandResult{Status: "Finished", ReturnCode: code(0), Stderr: statusMarker + `{"kind":"exception","type":"MemoryError","memory":true}`}, execution.StatusMemoryExceeded},
+		{"exit status", commandResult{Status: "Finished", ReturnCode: code(0), Stderr: statusMarker + `{"kind":"exit","code":3}`}, execution.StatusRuntimeError},
 	}
 	for _, tc := range tests {
 		rr := tc.rr
-		r := (&runCodeResponse{RunResult: &rr}).result(Limits{Wall: time.Second, OutputBytes: 50})
+		r := (&runCodeResponse{RunResult: &rr}).result(execution.Limits{Wall: time.Second, OutputBytes: 50})
 		if r.Status != tc.want {
 			t.Errorf("%s: status %q (%s), want %q", tc.name, r.Status, r.Detail, tc.want)
 		}
@@ -272,10 +273,10 @@ func FuzzRemoteResult(f *testing.F) {
 	f.Add("", "", -9, "TimeLimitExceeded")
 	f.Fuzz(func(t *testing.T, stdout, stderr string, code int, status string) {
 		rr := commandResult{Status: status, ReturnCode: &code, Stdout: stdout, Stderr: stderr}
-		r := (&runCodeResponse{RunResult: &rr}).result(Limits{Wall: time.Second, OutputBytes: 1 << 10})
+		r := (&runCodeResponse{RunResult: &rr}).result(execution.Limits{Wall: time.Second, OutputBytes: 1 << 10})
 		switch r.Status {
-		case StatusOK, StatusSyntaxError, StatusRuntimeError, StatusTimeout, StatusMemoryExceeded,
-			StatusOutputExceeded, StatusKilled, StatusSandboxError:
+		case execution.StatusOK, execution.StatusSyntaxError, execution.StatusRuntimeError, execution.StatusTimeout, execution.StatusMemoryExceeded,
+			execution.StatusOutputExceeded, execution.StatusKilled, execution.StatusSandboxError:
 		default:
 			t.Fatalf("unknown status %q", r.Status)
 		}

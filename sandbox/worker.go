@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"tabler1/sandbox/execution"
 )
 
 // workerSource is the Python worker program; see worker.py.
@@ -200,7 +202,7 @@ func (w *worker) close(grace time.Duration) {
 // run sends one job and waits for its result. healthy is false when the
 // worker must be replaced (it died, broke the protocol, or missed the
 // deadline by more than grace).
-func (w *worker) run(ctx context.Context, req request, wall, grace time.Duration) (res Result, healthy bool) {
+func (w *worker) run(ctx context.Context, req request, wall, grace time.Duration) (res execution.Result, healthy bool) {
 	w.seq++
 	req.ID = w.seq
 	start := time.Now()
@@ -231,7 +233,7 @@ func (w *worker) run(ctx context.Context, req request, wall, grace time.Duration
 			case "done":
 				r := ev.result()
 				if cancelled {
-					r.Status = StatusKilled
+					r.Status = execution.StatusKilled
 					r.Detail = fmt.Sprintf("cancelled: %v", ctx.Err())
 				}
 				return r, true
@@ -253,13 +255,13 @@ func (w *worker) run(ctx context.Context, req request, wall, grace time.Duration
 			}
 			w.kill()
 			w.log.Warn("sandbox worker missed the job's deadline; replacing it", zap.Duration("wall", wall))
-			r := Result{Status: StatusTimeout, Wall: time.Since(start),
+			r := execution.Result{Status: execution.StatusTimeout, Wall: time.Since(start),
 				Detail: fmt.Sprintf("worker %d did not finish the job within %v plus %v grace; the job and the worker were killed", w.index, wall, grace)}
 			if cancelled {
-				r.Status = StatusKilled
+				r.Status = execution.StatusKilled
 				r.Detail = fmt.Sprintf("cancelled (%v); worker %d did not confirm and was killed", ctx.Err(), w.index)
 			} else if childPID == 0 {
-				r.Status = StatusSandboxError
+				r.Status = execution.StatusSandboxError
 			}
 			return r, false
 		}
@@ -271,15 +273,15 @@ func killGroup(pid int) {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
 
-func (ev event) result() Result {
+func (ev event) result() execution.Result {
 	st := ev.Status
 	switch st {
-	case StatusOK, StatusSyntaxError, StatusRuntimeError, StatusTimeout, StatusMemoryExceeded,
-		StatusOutputExceeded, StatusKilled, StatusSandboxError:
+	case execution.StatusOK, execution.StatusSyntaxError, execution.StatusRuntimeError, execution.StatusTimeout, execution.StatusMemoryExceeded,
+		execution.StatusOutputExceeded, execution.StatusKilled, execution.StatusSandboxError:
 	default:
 		return sandboxError("the worker reported an unknown status %q", st)
 	}
-	return Result{
+	return execution.Result{
 		Status:          st,
 		Stdout:          ev.Stdout,
 		Stderr:          ev.Stderr,
@@ -293,8 +295,8 @@ func (ev event) result() Result {
 	}
 }
 
-func sandboxError(format string, args ...any) Result {
-	return Result{Status: StatusSandboxError, Detail: fmt.Sprintf(format, args...)}
+func sandboxError(format string, args ...any) execution.Result {
+	return execution.Result{Status: execution.StatusSandboxError, Detail: fmt.Sprintf(format, args...)}
 }
 
 // tailBuffer keeps the last lines written to it, up to max bytes, for error

@@ -2,9 +2,9 @@ package trainer
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
+	"tabler1/episode"
 	"tabler1/grpo"
 	"tabler1/rollout"
 )
@@ -17,23 +17,14 @@ type PoolGenerator struct {
 }
 
 // Generate implements Generator.
-func (g PoolGenerator) Generate(ctx context.Context, req GenRequest) ([]Completion, error) {
+func (g PoolGenerator) Generate(ctx context.Context, req GenRequest) ([]episode.Completion, error) {
 	seed := int(req.Seed & 0x7fffffff)
-	comps, err := g.Pool.Complete(ctx, rollout.CompletionRequest{
+	return g.Pool.Complete(ctx, rollout.CompletionRequest{
 		Prompt: req.Prompt,
 		Sampling: rollout.Sampling{N: req.N, Temperature: req.Temperature, TopP: req.TopP,
 			MaxTokens: req.MaxTokens, Stop: req.Stop, Seed: &seed},
 		TokenData: true,
 	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Completion, len(comps))
-	for i, c := range comps {
-		out[i] = Completion{Text: c.Text, PromptTokens: c.PromptTokenIDs, Tokens: c.TokenIDs, Logprobs: c.Logprobs,
-			FinishReason: c.FinishReason, Endpoint: c.Endpoint, Latency: c.Latency}
-	}
-	return out, nil
 }
 
 // GRPOScorer is the production Scorer: the reward of package grpo.
@@ -44,33 +35,15 @@ type GRPOScorer struct {
 }
 
 // Score implements Scorer.
-func (s GRPOScorer) Score(it Item, smp *Sample) Scored {
-	task := grpo.TaskQA
-	if it.Task == TaskLTI {
-		task = grpo.TaskLTI
-	}
-	in := grpo.RewardInput{
-		Task:                task,
-		Paradigm:            grpo.Paradigm(smp.Paradigm),
-		FormatOK:            smp.FormatOK,
-		Code:                smp.Code,
-		Exec:                smp.Exec,
-		Perturbed:           smp.Perturbed,
-		Text:                smp.Answer,
-		Gold:                it.Answers,
+func (s GRPOScorer) Score(it Item, ep *episode.Episode) episode.Reward {
+	return grpo.ComputeReward(s.Config, grpo.RewardInput{
+		Episode:             *ep,
 		Question:            it.Question,
 		Table:               it.Table,
 		PreviewRows:         s.PreviewRows,
 		Target:              it.Target,
-		CompletionTokens:    len(smp.Tokens),
 		MaxCompletionTokens: s.MaxTokens,
-		Truncated:           smp.FinishReason == "length",
-	}
-	r := grpo.ComputeReward(s.Config, in)
-	comps := map[string]float64{}
-	b, _ := json.Marshal(r.Components)
-	_ = json.Unmarshal(b, &comps)
-	return Scored{Reward: r.Total, Components: comps, Correct: r.Correct, Masked: r.Masked, SandboxError: r.SandboxError, Detail: r}
+	})
 }
 
 // RolloutFormat is the Format of real runs: the rollout package's prompt
@@ -82,16 +55,9 @@ type RolloutFormat struct {
 }
 
 // Prompt implements Format.
-func (f RolloutFormat) Prompt(it Item) string {
-	task := rollout.TaskQA
-	switch it.Task {
-	case TaskLTI:
-		task = rollout.TaskLTI
-	case rollout.TaskTabFact:
-		task = rollout.TaskTabFact
-	}
-	q := rollout.Question{ID: it.ID, Task: task, Question: it.Question, Table: it.Table, Target: it.Target}
-	p, _, err := f.Templates.Prompt(q, "")
+func (f RolloutFormat) Prompt(it Item, asked episode.Paradigm) string {
+	q := rollout.Question{ID: it.ID, Task: it.Task, Question: it.Question, Table: it.Table, Target: it.Target}
+	p, _, err := f.Templates.Prompt(q, asked)
 	if err != nil {
 		// A template error is a configuration error met on the first
 		// prompt; the rollout of an empty prompt then fails loudly.
@@ -112,7 +78,6 @@ func (RolloutFormat) Target(it Item) string {
 func (RolloutFormat) Stop() []string { return nil }
 
 // Parse implements Format.
-func (RolloutFormat) Parse(c string) Parsed {
-	p := rollout.Parse(c, "", rollout.ParseOptions{})
-	return Parsed{Paradigm: string(p.Paradigm), Code: p.Program, Answer: p.Answer, FormatOK: p.FormatValid}
+func (RolloutFormat) Parse(c string, asked episode.Paradigm) episode.Parse {
+	return rollout.Parse(c, "", rollout.ParseOptions{Expect: asked})
 }

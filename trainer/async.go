@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+
+	"tabler1/episode"
 )
 
 // Asynchronous GRPO stages (stages[i].async) overlap generation with
@@ -67,7 +69,7 @@ func (g *versionGate) wait(ctx context.Context, atLeast int) error {
 // produced is one step's output of the pipeline.
 type produced struct {
 	step   int
-	groups [][]Sample
+	groups [][]episode.Episode
 	// items and filtered are the step's draws and the groups dynamic
 	// sampling dropped.
 	items    []string
@@ -162,7 +164,7 @@ func (p *pipeline) stop() {
 // takeAsync takes step's groups from the pipeline, moves the trainer's
 // draw state to after them, and drops the groups more than
 // async.staleness steps off-policy.
-func (t *Trainer) takeAsync(ctx context.Context, p *pipeline, step, si int, st StageConfig, m *StepMetrics) ([][]Sample, error) {
+func (t *Trainer) takeAsync(ctx context.Context, p *pipeline, step, si int, st StageConfig, m *StepMetrics) ([][]episode.Episode, error) {
 	pr, err := p.next(ctx)
 	if err != nil {
 		return nil, err
@@ -180,7 +182,7 @@ func (t *Trainer) takeAsync(ctx context.Context, p *pipeline, step, si int, st S
 
 // dropStale sets every sample's staleness (step-1-policy_step: 0 is
 // on-policy) and removes the groups staler than k, counting them.
-func dropStale(groups [][]Sample, step, k int, m *StepMetrics) [][]Sample {
+func dropStale(groups [][]episode.Episode, step, k int, m *StepMetrics) [][]episode.Episode {
 	out := groups[:0]
 	sum := 0
 	for _, g := range groups {

@@ -18,6 +18,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"tabler1/episode"
 	"tabler1/model"
 	"tabler1/rollout"
 	"tabler1/trainer/backendtest"
@@ -51,7 +52,7 @@ type countingGen struct {
 	calls atomic.Int64
 }
 
-func (g *countingGen) Generate(ctx context.Context, req GenRequest) ([]Completion, error) {
+func (g *countingGen) Generate(ctx context.Context, req GenRequest) ([]episode.Completion, error) {
 	g.calls.Add(1)
 	return g.Generator.Generate(ctx, req)
 }
@@ -160,7 +161,7 @@ func TestAsyncDropsStaleGroups(t *testing.T) {
 	}
 }
 
-func readRollouts(t *testing.T, dir string, step int) []Sample {
+func readRollouts(t *testing.T, dir string, step int) []episode.Episode {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "rollouts", "step-"+strconv.Itoa(step)+".jsonl"))
 	if errors.Is(err, os.ErrNotExist) {
@@ -169,10 +170,10 @@ func readRollouts(t *testing.T, dir string, step int) []Sample {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []Sample
+	var out []episode.Episode
 	dec := json.NewDecoder(bytes.NewReader(b))
 	for dec.More() {
-		var s Sample
+		var s episode.Episode
 		if err := dec.Decode(&s); err != nil {
 			t.Fatal(err)
 		}
@@ -286,8 +287,8 @@ func TestAsyncEmbedded(t *testing.T) {
 			t.Errorf("step %d: %+v", m.Step, m)
 		}
 		for _, s := range readRollouts(t, cfg.RunDir, m.Step) {
-			if len(s.Tokens) == 0 || len(s.Logprobs) != len(s.Tokens) || s.PolicyStep > m.Step-1 || s.Staleness > 1 {
-				t.Errorf("step %d: sample with %d tokens, %d logprobs, policy step %d, staleness %d", m.Step, len(s.Tokens), len(s.Logprobs), s.PolicyStep, s.Staleness)
+			if len(s.TokenIDs) == 0 || len(s.Logprobs) != len(s.TokenIDs) || s.PolicyStep > m.Step-1 || s.Staleness > 1 {
+				t.Errorf("step %d: sample with %d tokens, %d logprobs, policy step %d, staleness %d", m.Step, len(s.TokenIDs), len(s.Logprobs), s.PolicyStep, s.Staleness)
 			}
 		}
 	}
@@ -303,11 +304,11 @@ func TestDropStaleProperty(t *testing.T) {
 		step := rapid.IntRange(1, 50).Draw(rt, "step")
 		k := rapid.IntRange(0, 5).Draw(rt, "k")
 		n := rapid.IntRange(0, 8).Draw(rt, "groups")
-		var groups [][]Sample
+		var groups [][]episode.Episode
 		want, maxStale := 0, 0
 		for g := 0; g < n; g++ {
 			p := rapid.IntRange(max(0, step-1-8), step-1).Draw(rt, "policy")
-			groups = append(groups, []Sample{{Group: g, PolicyStep: p}, {Group: g, PolicyStep: p}})
+			groups = append(groups, []episode.Episode{{Group: g, PolicyStep: p}, {Group: g, PolicyStep: p}})
 			if step-1-p <= k {
 				want++
 			}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"tabler1/backend"
 )
 
 // State is the controller's part of a checkpoint (state.json): with the
@@ -46,7 +48,7 @@ func CheckpointDir(runDir string, step int) string {
 // state.json (atomically and synced, last: a directory without it is an
 // unfinished checkpoint, ignored and removed by the next run), then prunes
 // all but the newest keep complete checkpoints.
-func SaveCheckpoint(ctx context.Context, b Backend, runDir string, st State, keep int, now time.Time) (string, error) {
+func SaveCheckpoint(ctx context.Context, b backend.Backend, runDir string, st State, keep int, now time.Time) (string, error) {
 	dir := CheckpointDir(runDir, st.Step)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("checkpoint: %w", err)

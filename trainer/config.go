@@ -10,6 +10,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"tabler1/backend"
+	"tabler1/eval"
 	"tabler1/grpo"
 	"tabler1/model"
 	"tabler1/rollout"
@@ -44,6 +46,9 @@ type Config struct {
 	Rollout RolloutConfig `yaml:"rollout" json:"rollout"`
 	Sandbox SandboxConfig `yaml:"sandbox" json:"sandbox"`
 	Data    DataConfig    `yaml:"data" json:"data"`
+	// Eval evaluates the served model every eval.every steps on a seeded
+	// subset of the benchmarks (package eval's HookConfig; off by default).
+	Eval eval.HookConfig `yaml:"eval" json:"eval"`
 	// Rewards configures the reward (package grpo); omitted keys keep
 	// grpo.DefaultRewardConfig's values.
 	Rewards    grpo.RewardConfig `yaml:"rewards" json:"rewards"`
@@ -210,14 +215,15 @@ type LTIConfig struct {
 type StageConfig struct {
 	Kind  string `yaml:"kind" json:"kind"`
 	Steps int    `yaml:"steps" json:"steps"`
-	// BatchSize is questions (prompts) per step; GroupSize completions per
-	// question in the GRPO stages.
-	BatchSize int `yaml:"batch_size" json:"batch_size"`
-	GroupSize int `yaml:"group_size" json:"group_size"`
+	// BatchSize is questions (prompts) per step. The group (GRPO stages):
+	// group_size completions per question, drawn under paradigm_policy
+	// (free, split or program_first; package rollout).
+	BatchSize           int `yaml:"batch_size" json:"batch_size"`
+	rollout.GroupConfig `yaml:",inline"`
 
-	Optim OptimConfig `yaml:"optim" json:"optim"`
-	// Loss is the policy loss (package grpo, verl's names); zero fields take
-	// verl's defaults (clip 0.2, token-mean, k3, no KL).
+	Optim backend.OptimConfig `yaml:"optim" json:"optim"`
+	// Loss is the policy loss (package grpo, verl's names); omitted keys
+	// keep grpo.DefaultLossConfig's values (a stage decodes onto them).
 	Loss grpo.LossConfig `yaml:"loss" json:"loss"`
 	// Advantage picks the estimator and DAPO's dynamic sampling
 	// (advantage.filter_groups: drop groups whose outcomes are all equal
@@ -231,16 +237,17 @@ type StageConfig struct {
 	Sources []string `yaml:"sources" json:"sources,omitempty"`
 }
 
-// OptimConfig is the optimizer step sent to the backend.
-type OptimConfig struct {
-	LR          float64 `yaml:"lr" json:"lr"`
-	Beta1       float64 `yaml:"beta1" json:"beta1"`
-	Beta2       float64 `yaml:"beta2" json:"beta2"`
-	Eps         float64 `yaml:"eps" json:"eps"`
-	WeightDecay float64 `yaml:"weight_decay" json:"weight_decay"`
-	GradClip    float64 `yaml:"grad_clip" json:"grad_clip"`
-	// WarmupSteps ramps the learning rate linearly from 0.
-	WarmupSteps int `yaml:"warmup_steps" json:"warmup_steps"`
+// UnmarshalYAML decodes a stage onto grpo.DefaultLossConfig, so that the
+// loss keys a stage omits keep grpo's defaults (a zero clip_ratio_c
+// would switch dual clip off).
+func (st *StageConfig) UnmarshalYAML(n *yaml.Node) error {
+	type plain StageConfig
+	p := plain{Loss: grpo.DefaultLossConfig()}
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*st = StageConfig(p)
+	return nil
 }
 
 // AsyncConfig turns on asynchronous (off-policy) rollouts, as prime-rl's
@@ -382,7 +389,7 @@ func (c *Config) Defaults() {
 		st := &c.Stages[i]
 		setInt(&st.BatchSize, 8)
 		if st.Kind == StageGRPO || st.Kind == StageLTIGRPO {
-			setInt(&st.GroupSize, 8)
+			st.GroupConfig = st.GroupConfig.WithDefaults()
 		} else {
 			setInt(&st.GroupSize, 1)
 		}
@@ -394,15 +401,6 @@ func (c *Config) Defaults() {
 		setF(&o.Beta2, 0.999)
 		setF(&o.Eps, 1e-8)
 		setF(&o.GradClip, 1)
-		l := &st.Loss
-		setF(&l.ClipRatioLow, 0.2)
-		setF(&l.ClipRatioHigh, 0.2)
-		if l.KLType == "" {
-			l.KLType = grpo.KLK3
-		}
-		if l.LossAggMode == "" {
-			l.LossAggMode = grpo.AggTokenMean
-		}
 		if st.Advantage.Estimator == "" {
 			st.Advantage.Estimator = grpo.EstimatorGRPO
 		}
@@ -478,6 +476,12 @@ func (c *Config) Validate() error {
 	default:
 		bad("backend.kind", "is %q; want embedded or remote", c.Backend.Kind)
 	}
+	if c.Eval.Every < 0 {
+		bad("eval.every", "is %d; want >= 0 (0: no evaluation during training)", c.Eval.Every)
+	}
+	if c.Eval.Every > 0 && c.Eval.Data == "" {
+		bad("eval.data", "is required with eval.every > 0 (a uniform JSONL file or a benchmark directory)")
+	}
 	if c.Backend.Retries < 0 {
 		bad("backend.retries", "is %d; want >= 0", c.Backend.Retries)
 	}
@@ -552,6 +556,11 @@ func (c *Config) Validate() error {
 		}
 		if (st.Kind == StageGRPO || st.Kind == StageLTIGRPO) && st.GroupSize < 2 {
 			bad(k+".group_size", "is %d; GRPO needs >= 2 completions per question", st.GroupSize)
+		}
+		if st.Kind == StageGRPO || st.Kind == StageLTIGRPO {
+			if err := st.GroupConfig.Validate(); err != nil {
+				bad(k, "%v", err)
+			}
 		}
 		if st.Optim.LR <= 0 || st.Optim.Beta1 < 0 || st.Optim.Beta1 >= 1 || st.Optim.Beta2 < 0 || st.Optim.Beta2 >= 1 {
 			bad(k+".optim", "lr must be > 0 and beta1, beta2 in [0, 1)")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"tabler1/episode"
 	"tabler1/eval"
 	"tabler1/layouts"
 )
@@ -97,7 +98,7 @@ func LoadLTI(path string) ([]Item, error) {
 }
 
 func ltiItem(t layouts.LTITask) Item {
-	return Item{ID: "lti:" + t.ID, Source: SourceLTI, Task: TaskLTI, Question: "transform: " + strings.Join(t.Ops, ", "),
+	return Item{ID: "lti:" + t.ID, Source: SourceLTI, Task: episode.TaskLTI, Question: "transform: " + strings.Join(t.Ops, ", "),
 		Table: t.Source, Target: t.Target, GoldProgram: t.Program}
 }
 

@@ -4,25 +4,25 @@ import (
 	"context"
 	"math"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"tabler1/sandbox"
+	"tabler1/episode"
+	"tabler1/sandbox/execution"
 	"tabler1/trainer/backendtest"
 )
 
 // brokenExecutor fails with a sandbox error on the tables in bad (every
 // table when all is set) and defers to next otherwise.
 type brokenExecutor struct {
-	next sandbox.Executor
+	next execution.Executor
 	bad  map[any]bool
 	all  bool
 }
 
-func (e *brokenExecutor) Run(ctx context.Context, job sandbox.Job) sandbox.Result {
+func (e *brokenExecutor) Run(ctx context.Context, job execution.Job) execution.Result {
 	if e.all || e.bad[job.Table] {
-		return sandbox.Result{Status: sandbox.StatusSandboxError, Detail: "worker died"}
+		return execution.Result{Status: execution.StatusSandboxError, Detail: "worker died"}
 	}
 	return e.next.Run(ctx, job)
 }
@@ -31,9 +31,9 @@ func (e *brokenExecutor) Run(ctx context.Context, job sandbox.Job) sandbox.Resul
 // truncated ones).
 type maskText struct{ Scorer }
 
-func (m maskText) Score(it Item, s *Sample) Scored {
+func (m maskText) Score(it Item, s *episode.Episode) episode.Reward {
 	sc := m.Scorer.Score(it, s)
-	sc.Masked = s.Paradigm == ParadigmText
+	sc.Masked = s.Paradigm == episode.ParadigmText
 	return sc
 }
 
@@ -56,26 +56,16 @@ func TestSandboxErrorsDroppedAndMaskedKeptInBaseline(t *testing.T) {
 	}
 	d.Executor = &brokenExecutor{next: d.Executor, bad: bad}
 	d.Scorer = maskText{d.Scorer}
-	tr, err := New(cfg, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Run(context.Background(), false); err != nil {
-		t.Fatal(err)
-	}
-	ms, err := ReadMetrics(filepath.Join(cfg.RunDir, "metrics.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ms := runToMetrics(t, cfg, d)
 	var sbx, masked int
 	for _, m := range ms[4:] {
 		sbx += m.SandboxErrors
 		masked += m.MaskedSamples
 		logged := readRollouts(t, cfg.RunDir, m.Step)
 		nm := 0
-		groups := map[int][]Sample{}
+		groups := map[int][]episode.Episode{}
 		for _, s := range logged {
-			if s.SandboxError || (s.Exec != nil && s.Exec.Status == sandbox.StatusSandboxError) {
+			if s.SandboxError || (s.Exec != nil && s.Exec.Status == execution.StatusSandboxError) {
 				t.Errorf("step %d: a sample the sandbox failed on was kept: %+v", m.Step, s.Exec)
 			}
 			if s.Masked {

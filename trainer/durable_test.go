@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"tabler1/backend"
 	"tabler1/model"
 	"tabler1/trainer/backendtest"
 )
@@ -223,7 +224,7 @@ logging:
 // server starts counting versions at 1, as after a process restart).
 func runEmbedded(t *testing.T, dir string, resume bool, crashAt int) error {
 	t.Helper()
-	return runConfig(t, embeddedResumeConfig, dir, resume, crashAt, func(cfg *Config) Backend {
+	return runConfig(t, embeddedResumeConfig, dir, resume, crashAt, func(cfg *Config) backend.Backend {
 		b, err := StartEmbedded(context.Background(), cfg.Model.Embedded, cfg.Seed, "", nil)
 		if err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"tabler1/backend"
 	"tabler1/grpo"
 	"tabler1/model"
 	"tabler1/model/server"
@@ -81,7 +82,7 @@ func (b *EmbeddedBackend) Trainer() *model.Trainer { return b.tr }
 // without sampler token ids (SFT) are tokenized as the server tokenizes a
 // text prompt: BOS, the prompt's bytes; the completion's bytes and EOS, so
 // that the model learns to stop.
-func (b *EmbeddedBackend) sequences(batch Batch, grpoLoss bool) ([]model.Sequence, error) {
+func (b *EmbeddedBackend) sequences(batch backend.Batch, grpoLoss bool) ([]model.Sequence, error) {
 	out := make([]model.Sequence, 0, len(batch.Sequences))
 	for i, s := range batch.Sequences {
 		var ms model.Sequence
@@ -110,40 +111,40 @@ func (b *EmbeddedBackend) sequences(batch Batch, grpoLoss bool) ([]model.Sequenc
 }
 
 // ForwardBackward implements Backend.
-func (b *EmbeddedBackend) ForwardBackward(ctx context.Context, batch Batch, loss grpo.LossConfig) (ForwardResult, error) {
+func (b *EmbeddedBackend) ForwardBackward(ctx context.Context, batch backend.Batch, loss grpo.LossConfig) (backend.ForwardResult, error) {
 	seqs, err := b.sequences(batch, true)
 	if err != nil {
-		return ForwardResult{}, err
+		return backend.ForwardResult{}, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	st, err := b.tr.ForwardBackward(ctx, seqs, model.Loss{Kind: model.LossGRPO, GRPO: loss})
 	if err != nil {
-		return ForwardResult{}, fmt.Errorf("embedded backend: %w", err)
+		return backend.ForwardResult{}, fmt.Errorf("embedded backend: %w", err)
 	}
 	// The mean negative log-probability of the sampled tokens estimates
 	// the policy's entropy, as grpo.LossStats.Entropy.
-	return ForwardResult{Loss: st.Loss, KL: st.KL, ClipFraction: st.ClipFraction, Entropy: -st.MeanLogprob, Tokens: st.Tokens + st.PromptTokens}, nil
+	return backend.ForwardResult{Loss: st.Loss, KL: st.KL, ClipFraction: st.ClipFraction, Entropy: -st.MeanLogprob, Tokens: st.Tokens + st.PromptTokens}, nil
 }
 
 // SFTForwardBackward implements Backend.
-func (b *EmbeddedBackend) SFTForwardBackward(ctx context.Context, batch Batch) (ForwardResult, error) {
+func (b *EmbeddedBackend) SFTForwardBackward(ctx context.Context, batch backend.Batch) (backend.ForwardResult, error) {
 	seqs, err := b.sequences(batch, false)
 	if err != nil {
-		return ForwardResult{}, err
+		return backend.ForwardResult{}, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	st, err := b.tr.ForwardBackward(ctx, seqs, model.Loss{Kind: model.LossSFT})
 	if err != nil {
-		return ForwardResult{}, fmt.Errorf("embedded backend: %w", err)
+		return backend.ForwardResult{}, fmt.Errorf("embedded backend: %w", err)
 	}
-	return ForwardResult{Loss: st.Loss, Tokens: st.Tokens + st.PromptTokens}, nil
+	return backend.ForwardResult{Loss: st.Loss, Tokens: st.Tokens + st.PromptTokens}, nil
 }
 
 // OptimStep implements Backend. The trainer's schedule already set the
 // learning rate, so the model's own warm-up is off.
-func (b *EmbeddedBackend) OptimStep(ctx context.Context, o OptimConfig) (OptimResult, error) {
+func (b *EmbeddedBackend) OptimStep(ctx context.Context, o backend.OptimConfig) (backend.OptimResult, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	mo := model.DefaultOptimConfig()
@@ -154,22 +155,22 @@ func (b *EmbeddedBackend) OptimStep(ctx context.Context, o OptimConfig) (OptimRe
 	mo.WarmupSteps = 0
 	st, err := b.tr.OptimStep(ctx, mo)
 	if err != nil {
-		return OptimResult{}, fmt.Errorf("embedded backend: %w", err)
+		return backend.OptimResult{}, fmt.Errorf("embedded backend: %w", err)
 	}
-	return OptimResult{GradNorm: st.GradNorm, LR: st.LR}, nil
+	return backend.OptimResult{GradNorm: st.GradNorm, LR: st.LR}, nil
 }
 
 // Publish implements Backend: the server samples from a snapshot of the
 // current weights from now on.
-func (b *EmbeddedBackend) Publish(ctx context.Context) (PublishResult, error) {
+func (b *EmbeddedBackend) Publish(ctx context.Context) (backend.PublishResult, error) {
 	b.mu.Lock()
 	snap := b.tr.Snapshot()
 	b.mu.Unlock()
 	v, err := b.srv.Publish(snap)
 	if err != nil {
-		return PublishResult{}, fmt.Errorf("embedded backend: publish: %w", err)
+		return backend.PublishResult{}, fmt.Errorf("embedded backend: publish: %w", err)
 	}
-	return PublishResult{Version: int(v)}, nil
+	return backend.PublishResult{Version: int(v)}, nil
 }
 
 // Save implements Backend (safetensors weights and optimizer state).

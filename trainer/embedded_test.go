@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"tabler1/backend"
+	"tabler1/episode"
 	"tabler1/grpo"
 	"tabler1/model"
 	"tabler1/rollout"
@@ -20,12 +22,12 @@ func TestEmbeddedBackend(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	batch := Batch{Step: 1, Sequences: []Sequence{{ID: "a", Prompt: "Q: 1+1\n", Completion: "Answer: 2"}}}
+	batch := backend.Batch{Step: 1, Sequences: []episode.Sequence{{ID: "a", Prompt: "Q: 1+1\n", Completion: "Answer: 2"}}}
 	fr, err := b.SFTForwardBackward(ctx, batch)
 	if err != nil || fr.Loss <= 0 {
 		t.Fatalf("SFT = %+v, %v", fr, err)
 	}
-	if _, err := b.OptimStep(ctx, OptimConfig{LR: 1e-2, Beta1: 0.9, Beta2: 0.95, GradClip: 1}); err != nil {
+	if _, err := b.OptimStep(ctx, backend.OptimConfig{LR: 1e-2, Beta1: 0.9, Beta2: 0.95, GradClip: 1}); err != nil {
 		t.Fatal(err)
 	}
 	v, err := b.Publish(ctx)
@@ -41,20 +43,20 @@ func TestEmbeddedBackend(t *testing.T) {
 	if err != nil || len(comps) != 3 {
 		t.Fatalf("Generate = %d, %v", len(comps), err)
 	}
-	var seqs []Sequence
+	var seqs []episode.Sequence
 	for i, c := range comps {
-		if len(c.Tokens) == 0 || len(c.Logprobs) != len(c.Tokens) || len(c.PromptTokens) == 0 {
+		if len(c.TokenIDs) == 0 || len(c.Logprobs) != len(c.TokenIDs) || len(c.PromptTokenIDs) == 0 {
 			t.Fatalf("completion %d lacks token data: %+v", i, c)
 		}
-		seqs = append(seqs, Sequence{PromptTokens: c.PromptTokens, CompletionTokens: c.Tokens, SamplerLogprobs: c.Logprobs, Advantage: float64(i) - 1})
+		seqs = append(seqs, episode.Sequence{PromptTokens: c.PromptTokenIDs, CompletionTokens: c.TokenIDs, SamplerLogprobs: c.Logprobs, Advantage: float64(i) - 1})
 	}
-	if _, err := b.ForwardBackward(ctx, Batch{Step: 2, Sequences: seqs}, grpo.DefaultLossConfig()); err != nil {
+	if _, err := b.ForwardBackward(ctx, backend.Batch{Step: 2, Sequences: seqs}, grpo.DefaultLossConfig()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.ForwardBackward(ctx, Batch{Sequences: []Sequence{{Prompt: "x", Completion: "y"}}}, grpo.DefaultLossConfig()); err == nil {
+	if _, err := b.ForwardBackward(ctx, backend.Batch{Sequences: []episode.Sequence{{Prompt: "x", Completion: "y"}}}, grpo.DefaultLossConfig()); err == nil {
 		t.Error("GRPO on a sequence without sampler tokens accepted")
 	}
-	if _, err := b.OptimStep(ctx, OptimConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.95}); err != nil {
+	if _, err := b.OptimStep(ctx, backend.OptimConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.95}); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
@@ -64,7 +66,7 @@ func TestEmbeddedBackend(t *testing.T) {
 	if err := b.Load(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.SFTForwardBackward(ctx, Batch{Sequences: []Sequence{{Prompt: string(make([]byte, 200)), Completion: "z"}}}); err == nil {
+	if _, err := b.SFTForwardBackward(ctx, backend.Batch{Sequences: []episode.Sequence{{Prompt: string(make([]byte, 200)), Completion: "z"}}}); err == nil {
 		t.Error("a sequence longer than the context was accepted")
 	}
 }

@@ -2,7 +2,6 @@ package trainer
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -12,9 +11,10 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"tabler1/grpo"
+	"tabler1/episode"
 	"tabler1/rollout/openaitest"
 	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 	"tabler1/trainer/backendtest"
 )
 
@@ -61,7 +61,7 @@ func realRun(t *testing.T, conf string, script func(it Item, i int) string) stri
 	for _, o := range tr.orders {
 		for _, src := range o.sources {
 			for _, it := range src {
-				m[tr.d.Format.Prompt(it)] = it
+				m[tr.d.Format.Prompt(it, "")] = it
 			}
 		}
 	}
@@ -81,18 +81,10 @@ func realRun(t *testing.T, conf string, script func(it Item, i int) string) stri
 
 func fenced(code string) string { return "```python\n" + code + "\n```" }
 
-// detail decodes a logged sample's grpo.Reward.
-func detail(t *testing.T, s Sample) grpo.Reward {
+// detail is a logged sample's reward.
+func detail(t *testing.T, s episode.Episode) episode.Reward {
 	t.Helper()
-	b, err := json.Marshal(s.Detail)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r grpo.Reward
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return s.Reward
 }
 
 const ltiGRPOConfig = `
@@ -145,7 +137,7 @@ func TestLTIGRPOStageExecutes(t *testing.T) {
 		}
 		for _, s := range ss {
 			r := detail(t, s)
-			if s.Exec == nil || s.Exec.Status != sandbox.StatusOK || s.Exec.Table == nil {
+			if s.Exec == nil || s.Exec.Status != execution.StatusOK || s.Exec.Table == nil {
 				t.Fatalf("step %d: %q did not run to a table: %+v", step, s.Code, s.Exec)
 			}
 			if s.Code == wrong {
@@ -156,8 +148,8 @@ func TestLTIGRPOStageExecutes(t *testing.T) {
 				continue
 			}
 			golds++
-			if !s.Correct || r.AnswerScore != 1 || s.Components["answer"] != 1 {
-				t.Errorf("the gold program %q scored %g, answer component %g, correct %v; want 1", s.Code, r.AnswerScore, s.Components["answer"], s.Correct)
+			if !s.Correct || r.AnswerScore != 1 || s.Components.Answer != 1 {
+				t.Errorf("the gold program %q scored %g, answer component %g, correct %v; want 1", s.Code, r.AnswerScore, s.Components.Answer, s.Correct)
 			}
 		}
 	}
@@ -224,15 +216,15 @@ func TestPerturbedReexecution(t *testing.T) {
 		r := detail(t, s)
 		switch {
 		case s.Code == failing:
-			if s.Exec == nil || s.Exec.Status == sandbox.StatusOK || s.Perturbed != nil {
+			if s.Exec == nil || s.Exec.Status == execution.StatusOK || s.Perturbed != nil {
 				t.Errorf("failing program: exec %+v, perturbed %+v; want a failed run and no re-run", s.Exec, s.Perturbed)
 			}
 		case strings.HasPrefix(s.Code, "print(\""):
-			if s.Perturbed == nil || s.Perturbed.Status != sandbox.StatusOK || r.ComputesNothing != "unchanged_on_perturbed_table" || s.Components["computes_nothing"] >= 0 {
-				t.Errorf("literal %q: perturbed run %+v, computes_nothing %q (%g); want it caught by the perturbed table", s.Code, s.Perturbed, r.ComputesNothing, s.Components["computes_nothing"])
+			if s.Perturbed == nil || s.Perturbed.Status != execution.StatusOK || r.ComputesNothing != "unchanged_on_perturbed_table" || s.Components.ComputesNothing >= 0 {
+				t.Errorf("literal %q: perturbed run %+v, computes_nothing %q (%g); want it caught by the perturbed table", s.Code, s.Perturbed, r.ComputesNothing, s.Components.ComputesNothing)
 			}
 		default:
-			if s.Perturbed == nil || s.Perturbed.Status != sandbox.StatusOK || s.Perturbed.Answer() == s.Exec.Answer() || r.ComputesNothing != "" || !s.Correct {
+			if s.Perturbed == nil || s.Perturbed.Status != execution.StatusOK || s.Perturbed.Answer() == s.Exec.Answer() || r.ComputesNothing != "" || !s.Correct {
 				t.Errorf("gold %q: answer %q, on the perturbed table %+v, computes_nothing %q, correct %v; want a different answer and no penalty", s.Code, s.Exec.Answer(), s.Perturbed, r.ComputesNothing, s.Correct)
 			}
 		}

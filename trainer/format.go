@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"tabler1/episode"
 	"tabler1/layouts"
 )
 
@@ -27,10 +28,11 @@ const (
 	answerTag  = "Answer:"
 )
 
-// Prompt implements Format.
-func (f CompactFormat) Prompt(it Item) string {
+// Prompt implements Format. The compact prompt is the same for every
+// paradigm: the tiny model is taught one grammar for both.
+func (f CompactFormat) Prompt(it Item, _ episode.Paradigm) string {
 	var b strings.Builder
-	if it.Task == TaskLTI {
+	if it.Task == episode.TaskLTI {
 		b.WriteString("T:\n")
 		writeCompact(&b, it.Table, f.rows())
 		b.WriteString("T':\n")
@@ -88,7 +90,7 @@ func (CompactFormat) Stop() []string { return nil }
 // Parse implements Format. A fenced block is a program (the closing fence
 // may be missing when sampling stopped on it); otherwise the text after the
 // last "Answer:" is a text answer; anything else is invalid.
-func (CompactFormat) Parse(c string) Parsed {
+func (CompactFormat) Parse(c string, _ episode.Paradigm) episode.Parse {
 	if i := strings.Index(c, "```python"); i >= 0 {
 		code := c[i+len("```python"):]
 		if j := strings.Index(code, "```"); j >= 0 {
@@ -96,10 +98,10 @@ func (CompactFormat) Parse(c string) Parsed {
 		}
 		code = strings.Trim(code, "\n")
 		if strings.TrimSpace(code) == "" {
-			return Parsed{Paradigm: ParadigmInvalid}
+			return episode.Parse{Paradigm: episode.ParadigmInvalid}
 		}
 		closed := strings.Contains(c[i+len("```python"):], "```")
-		return Parsed{Paradigm: ParadigmProgram, Code: code, FormatOK: closed}
+		return episode.Parse{Paradigm: episode.ParadigmProgram, Code: code, FormatOK: closed}
 	}
 	if i := strings.LastIndex(c, answerTag); i >= 0 {
 		a := strings.TrimSpace(c[i+len(answerTag):])
@@ -107,8 +109,8 @@ func (CompactFormat) Parse(c string) Parsed {
 			a = strings.TrimSpace(a[:j])
 		}
 		if a != "" {
-			return Parsed{Paradigm: ParadigmText, Answer: a, FormatOK: true}
+			return episode.Parse{Paradigm: episode.ParadigmText, Answer: a, FormatOK: true}
 		}
 	}
-	return Parsed{Paradigm: ParadigmInvalid}
+	return episode.Parse{Paradigm: episode.ParadigmInvalid}
 }

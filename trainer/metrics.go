@@ -17,6 +17,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"tabler1/episode"
 	"tabler1/grpo"
 	"tabler1/tensorboard"
 )
@@ -80,6 +81,15 @@ type StepMetrics struct {
 	StaleDropped  int     `json:"async/stale_dropped"`
 	StalenessMean float64 `json:"async/staleness_mean"`
 	StalenessMax  int     `json:"async/staleness_max"`
+	// ParadigmPolicy is the GRPO stage's paradigm_policy; AskedAccuracy the
+	// accuracy of the step's samples by the paradigm their prompt asked for
+	// (program, text, or mixed: the free policy's prompt), written as
+	// paradigm/asked_accuracy/<paradigm>; PolicyFallbackGroups counts the
+	// program_first groups whose programs were all wrong and that drew text
+	// samples.
+	ParadigmPolicy       string             `json:"paradigm/policy,omitempty"`
+	AskedAccuracy        map[string]float64 `json:"-"`
+	PolicyFallbackGroups int                `json:"paradigm/policy_fallback_groups,omitempty"`
 	// Fallback is grpo.Summarize's text-fallback accounting of the trained
 	// groups (text rate and accuracy, rescued and missed groups), written
 	// as fallback/<field>.
@@ -106,6 +116,7 @@ const (
 	rewardsPrefix  = "critic/rewards/"
 	rewardsSuffix  = "/mean"
 	fallbackPrefix = "fallback/"
+	askedPrefix    = "paradigm/asked_accuracy/"
 )
 
 // stepMetricsFields is StepMetrics without its methods, for the default
@@ -122,6 +133,9 @@ func (m StepMetrics) MarshalJSON() ([]byte, error) {
 	flat := map[string]float64{}
 	for k, v := range m.Rewards {
 		flat[rewardsPrefix+k+rewardsSuffix] = v
+	}
+	for k, v := range m.AskedAccuracy {
+		flat[askedPrefix+k] = v
 	}
 	if m.Fallback != nil {
 		fb, _ := json.Marshal(m.Fallback)
@@ -189,6 +203,13 @@ func (m *StepMetrics) UnmarshalJSON(b []byte) error {
 		var v float64
 		if err := json.Unmarshal(raw, &v); err != nil {
 			return fmt.Errorf("metric %q is not a number (a line written before the /-grouped metric names of docs/configuration.md?): %w", k, err)
+		}
+		if p, ok := strings.CutPrefix(k, askedPrefix); ok {
+			if f.AskedAccuracy == nil {
+				f.AskedAccuracy = map[string]float64{}
+			}
+			f.AskedAccuracy[p] = v
+			continue
 		}
 		if c, ok := strings.CutPrefix(k, rewardsPrefix); ok && strings.HasSuffix(c, rewardsSuffix) {
 			if f.Rewards == nil {
@@ -378,7 +399,7 @@ func truncateMetrics(path string, step int, log *zap.Logger) error {
 	return writeFileAtomic(path, keep)
 }
 
-func (l *metricsLog) write(m StepMetrics, samples []Sample, now time.Time) error {
+func (l *metricsLog) write(m StepMetrics, samples []episode.Episode, now time.Time) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err

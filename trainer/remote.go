@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"tabler1/backend"
 	"tabler1/grpo"
 )
 
@@ -75,13 +76,13 @@ func (e *RemoteError) retryable() bool {
 
 type fbRequest struct {
 	RequestID string           `json:"request_id"`
-	Batch     Batch            `json:"batch"`
+	Batch     backend.Batch    `json:"batch"`
 	Loss      *grpo.LossConfig `json:"loss,omitempty"`
 }
 
 type optimRequest struct {
-	RequestID string      `json:"request_id"`
-	Optim     OptimConfig `json:"optim"`
+	RequestID string              `json:"request_id"`
+	Optim     backend.OptimConfig `json:"optim"`
 }
 
 type idRequest struct {
@@ -90,29 +91,29 @@ type idRequest struct {
 }
 
 // ForwardBackward implements Backend.
-func (b *RemoteBackend) ForwardBackward(ctx context.Context, batch Batch, loss grpo.LossConfig) (ForwardResult, error) {
-	var out ForwardResult
+func (b *RemoteBackend) ForwardBackward(ctx context.Context, batch backend.Batch, loss grpo.LossConfig) (backend.ForwardResult, error) {
+	var out backend.ForwardResult
 	err := b.call(ctx, "forward_backward", fbRequest{RequestID: uuid.NewString(), Batch: batch, Loss: &loss}, &out, b.timeout())
 	return out, err
 }
 
 // SFTForwardBackward implements Backend.
-func (b *RemoteBackend) SFTForwardBackward(ctx context.Context, batch Batch) (ForwardResult, error) {
-	var out ForwardResult
+func (b *RemoteBackend) SFTForwardBackward(ctx context.Context, batch backend.Batch) (backend.ForwardResult, error) {
+	var out backend.ForwardResult
 	err := b.call(ctx, "sft_forward_backward", fbRequest{RequestID: uuid.NewString(), Batch: batch}, &out, b.timeout())
 	return out, err
 }
 
 // OptimStep implements Backend.
-func (b *RemoteBackend) OptimStep(ctx context.Context, optim OptimConfig) (OptimResult, error) {
-	var out OptimResult
+func (b *RemoteBackend) OptimStep(ctx context.Context, optim backend.OptimConfig) (backend.OptimResult, error) {
+	var out backend.OptimResult
 	err := b.call(ctx, "optim_step", optimRequest{RequestID: uuid.NewString(), Optim: optim}, &out, b.timeout())
 	return out, err
 }
 
 // Publish implements Backend.
-func (b *RemoteBackend) Publish(ctx context.Context) (PublishResult, error) {
-	var out PublishResult
+func (b *RemoteBackend) Publish(ctx context.Context) (backend.PublishResult, error) {
+	var out backend.PublishResult
 	err := b.call(ctx, "publish", idRequest{RequestID: uuid.NewString()}, &out, b.timeout())
 	return out, err
 }

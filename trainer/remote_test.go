@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"tabler1/backend"
+	"tabler1/episode"
 	"tabler1/grpo"
 	"tabler1/trainer/backendtest"
 )
@@ -24,7 +26,7 @@ func TestRemoteBackendProtocol(t *testing.T) {
 	srv.Token = "tok"
 	b := newRemote(t, srv)
 	ctx := context.Background()
-	batch := Batch{Step: 1, Sequences: []Sequence{{ID: "a", Prompt: "p", Completion: "xyz", Advantage: 0.5}, {ID: "b", Prompt: "p", Completion: "q", Advantage: -0.5}}}
+	batch := backend.Batch{Step: 1, Sequences: []episode.Sequence{{ID: "a", Prompt: "p", Completion: "xyz", Advantage: 0.5}, {ID: "b", Prompt: "p", Completion: "q", Advantage: -0.5}}}
 	fb, err := b.ForwardBackward(ctx, batch, grpo.DefaultLossConfig())
 	if err != nil || fb.Tokens != 4 {
 		t.Fatalf("ForwardBackward = %+v, %v", fb, err)
@@ -32,7 +34,7 @@ func TestRemoteBackendProtocol(t *testing.T) {
 	if _, err := b.SFTForwardBackward(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	or, err := b.OptimStep(ctx, OptimConfig{LR: 0.01})
+	or, err := b.OptimStep(ctx, backend.OptimConfig{LR: 0.01})
 	if err != nil || or.LR != 0.01 {
 		t.Fatalf("OptimStep = %+v, %v", or, err)
 	}
@@ -44,7 +46,7 @@ func TestRemoteBackendProtocol(t *testing.T) {
 	if err := b.Save(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.OptimStep(ctx, OptimConfig{LR: 1}); err == nil {
+	if _, err := b.OptimStep(ctx, backend.OptimConfig{LR: 1}); err == nil {
 		t.Error("optim_step without forward_backward accepted")
 	}
 	if err := b.Load(ctx, dir); err != nil {
@@ -83,10 +85,10 @@ func TestRemoteBackendRetriesFailures(t *testing.T) {
 	b.Retries = 8
 	ctx := context.Background()
 	for step := 1; step <= 30; step++ {
-		if _, err := b.ForwardBackward(ctx, Batch{Step: step, Sequences: []Sequence{{Completion: "x", Advantage: 1}}}, grpo.LossConfig{}); err != nil {
+		if _, err := b.ForwardBackward(ctx, backend.Batch{Step: step, Sequences: []episode.Sequence{{Completion: "x", Advantage: 1}}}, grpo.LossConfig{}); err != nil {
 			t.Fatalf("step %d: %v", step, err)
 		}
-		if _, err := b.OptimStep(ctx, OptimConfig{LR: 1}); err != nil {
+		if _, err := b.OptimStep(ctx, backend.OptimConfig{LR: 1}); err != nil {
 			t.Fatalf("step %d: %v", step, err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"tabler1/backend"
 	"tabler1/trainer/backendtest"
 )
 
@@ -36,7 +37,7 @@ logging:
 
 func runFake(t *testing.T, dir string, resume bool, crashAt int) error {
 	t.Helper()
-	return runConfig(t, resumeConfig, dir, resume, crashAt, func(*Config) Backend {
+	return runConfig(t, resumeConfig, dir, resume, crashAt, func(*Config) backend.Backend {
 		srv := httptest.NewServer(backendtest.New(1))
 		t.Cleanup(srv.Close)
 		return &RemoteBackend{URL: srv.URL, Retries: 1, Backoff: time.Millisecond}
@@ -46,7 +47,7 @@ func runFake(t *testing.T, dir string, resume bool, crashAt int) error {
 // runConfig runs the configuration yaml in dir on the fakes and the backend
 // newBackend returns; crashAt > 0 stops the run after that step as kill -9
 // would.
-func runConfig(t *testing.T, yaml, dir string, resume bool, crashAt int, newBackend func(*Config) Backend) error {
+func runConfig(t *testing.T, yaml, dir string, resume bool, crashAt int, newBackend func(*Config) backend.Backend) error {
 	t.Helper()
 	cfg, err := ParseConfig([]byte(yaml))
 	if err != nil {

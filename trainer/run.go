@@ -15,15 +15,17 @@ import (
 	"go.uber.org/zap"
 	"go.yaml.in/yaml/v3"
 
-	"tabler1/sandbox"
+	"tabler1/backend"
+	"tabler1/eval"
+	"tabler1/sandbox/execution"
 )
 
 // Deps are the parts a Trainer drives. Backend and Format are always
 // needed; Generator, Executor and Scorer only by the GRPO stages.
 type Deps struct {
-	Backend   Backend
+	Backend   backend.Backend
 	Generator Generator
-	Executor  sandbox.Executor
+	Executor  execution.Executor
 	Format    Format
 	Scorer    Scorer
 	// Sources maps a source name to its items: each data.sources path,
@@ -37,6 +39,10 @@ type Deps struct {
 	// progress bar over plain lines when logging.progress is auto.
 	Progress io.Writer
 	Terminal bool
+	// Eval evaluates the served model during training (the config's eval
+	// section; nil: never) and EvalModel is the served model it asks.
+	Eval      *eval.Hook
+	EvalModel eval.Completer
 	// AfterStep, when set, runs after each completed step (its metrics and
 	// any checkpoint written); an error stops the run with that error.
 	AfterStep func(step int) error
@@ -73,7 +79,7 @@ const (
 // New checks that d can run cfg and builds each stage's data order.
 func New(cfg *Config, d Deps) (*Trainer, error) {
 	if d.Backend == nil || d.Format == nil {
-		return nil, errors.New("trainer: a Backend and a Format are required")
+		return nil, errors.New("trainer: a backend.Backend and a Format are required")
 	}
 	t := &Trainer{cfg: cfg, d: d, log: d.Log, now: d.Now, perturb: cfg.Rewards.ComputesNothing.Perturb}
 	if t.log == nil {
@@ -256,6 +262,9 @@ func (t *Trainer) Run(ctx context.Context, resume bool) error {
 		t.state.PublishVersion = m.Version
 		// The new weights are served: the pipeline may run further ahead.
 		gate.set(step)
+		if err := t.evaluate(ctx, step, &m); err != nil {
+			return err
+		}
 		if err := ml.write(m, samples, t.now()); err != nil {
 			return err
 		}
@@ -328,7 +337,7 @@ func (t *Trainer) resumeCheckpoint(ctx context.Context, dir string) (string, Sta
 // checkpointAtFault reports whether a failed Load is the checkpoint's fault
 // (unreadable or truncated files) rather than an unreachable backend, which
 // must not make a resume fall back to an older checkpoint.
-func checkpointAtFault(b Backend, err error) bool {
+func checkpointAtFault(b backend.Backend, err error) bool {
 	if _, remote := b.(*RemoteBackend); remote {
 		var re *RemoteError
 		return errors.As(err, &re)
@@ -379,4 +388,31 @@ func (t *Trainer) draw(si, n int) []Item {
 		t.state.Cursors[si]++
 	}
 	return out
+}
+
+// evaluate runs the eval hook when step is due and puts its results into
+// m.Extra as eval/<bench>/<split>/<metric>; the report goes to the run's
+// eval/step-N directory.
+func (t *Trainer) evaluate(ctx context.Context, step int, m *StepMetrics) error {
+	if t.d.Eval == nil || !t.d.Eval.Due(step) {
+		return nil
+	}
+	rep, err := t.d.Eval.MaybeRun(ctx, step, t.d.EvalModel)
+	if err != nil {
+		return err
+	}
+	split := t.cfg.Eval.Split
+	if split == "" {
+		split = "default"
+	}
+	if m.Extra == nil {
+		m.Extra = map[string]float64{}
+	}
+	for _, b := range rep.Benchmarks {
+		for k, v := range b.Metrics {
+			m.Extra["eval/"+b.Benchmark+"/"+split+"/"+k] = v
+		}
+	}
+	t.log.Info("eval", zap.Int("step", step), zap.Any("metrics", m.Extra))
+	return nil
 }

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"go.uber.org/zap"
 
+	"tabler1/eval"
 	"tabler1/layouts"
 	"tabler1/rollout"
 	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // Options are what Setup takes from the outside world.
@@ -67,7 +70,7 @@ func Setup(ctx context.Context, cfg *Config, o Options) (*Trainer, func() error,
 		endpoints = []rollout.EndpointConfig{{URL: eb.BaseURL, Server: rollout.ServerEmbedded}}
 		modelName = eb.ModelName
 		log.Info("embedded model serving", zap.String("url", eb.BaseURL), zap.Int("params", eb.Trainer().Model().NumParams()))
-	default:
+	case BackendRemote:
 		rb, err := NewRemoteBackend(cfg.Backend, getenv, log.Named("backend"))
 		if err != nil {
 			return fail(err)
@@ -76,10 +79,14 @@ func Setup(ctx context.Context, cfg *Config, o Options) (*Trainer, func() error,
 			return fail(err)
 		}
 		d.Backend = rb
+	default:
+		// The one place a backend is chosen: an unknown kind is refused,
+		// never taken for another.
+		return fail(fmt.Errorf("backend.kind %q is unknown; want %s or %s", cfg.Backend.Kind, BackendEmbedded, BackendRemote))
 	}
 
-	needsSandbox := cfg.hasGRPO() || cfg.Data.Synthetic.Verify
-	limits := sandbox.Limits{Wall: cfg.Sandbox.Wall, MemoryBytes: int64(cfg.Sandbox.MemoryMB) << 20}
+	needsSandbox := cfg.hasGRPO() || cfg.Data.Synthetic.Verify || cfg.Eval.Every > 0
+	limits := execution.Limits{Wall: cfg.Sandbox.Wall, MemoryBytes: int64(cfg.Sandbox.MemoryMB) << 20}
 	switch {
 	case needsSandbox && cfg.Sandbox.URL != "":
 		// A SandboxFusion-compatible service: no local workers.
@@ -99,7 +106,7 @@ func Setup(ctx context.Context, cfg *Config, o Options) (*Trainer, func() error,
 	if d.Executor != nil && cfg.Sandbox.dedup() {
 		d.Executor = &sandbox.Dedup{Exec: d.Executor}
 	}
-	if cfg.hasGRPO() {
+	if cfg.hasGRPO() || cfg.Eval.Every > 0 {
 		r := cfg.Rollout
 		pool, err := rollout.NewPool(cfg.rolloutPool(endpoints, modelName), log.Named("rollout"))
 		if err != nil {
@@ -111,6 +118,16 @@ func Setup(ctx context.Context, cfg *Config, o Options) (*Trainer, func() error,
 		}
 		d.Generator = PoolGenerator{Pool: pool}
 		d.Scorer = GRPOScorer{Config: cfg.Rewards, PreviewRows: r.PreviewRows, MaxTokens: r.MaxTokens}
+		if cfg.Eval.Every > 0 {
+			hc := cfg.Eval
+			if hc.OutDir == "" {
+				hc.OutDir = filepath.Join(cfg.RunDir, "eval")
+			}
+			if d.Eval, err = eval.NewHook(hc, d.Executor, log.Named("eval")); err != nil {
+				return fail(err)
+			}
+			d.EvalModel = pool
+		}
 	}
 	switch cfg.Rollout.Template {
 	case "compact":
@@ -136,7 +153,7 @@ func Setup(ctx context.Context, cfg *Config, o Options) (*Trainer, func() error,
 }
 
 // loadSources reads and generates the training items the stages draw from.
-func loadSources(ctx context.Context, cfg *Config, ex sandbox.Executor, log *zap.Logger) (map[string][]Item, error) {
+func loadSources(ctx context.Context, cfg *Config, ex execution.Executor, log *zap.Logger) (map[string][]Item, error) {
 	out := map[string][]Item{}
 	var tables []*layouts.Table
 	for _, s := range cfg.Data.Sources {

@@ -9,29 +9,32 @@ import (
 
 	"github.com/google/uuid"
 
+	"tabler1/backend"
+	"tabler1/episode"
 	"tabler1/grpo"
 	"tabler1/layouts"
-	"tabler1/sandbox"
+	"tabler1/rollout"
+	"tabler1/sandbox/execution"
 )
 
 // runStep runs one global step of stage si.
 // With pipe (an asynchronous GRPO stage) the step's groups come from the
 // pipeline, generated ahead on older weights.
-func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeline) (StepMetrics, []Sample, error) {
+func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeline) (StepMetrics, []episode.Episode, error) {
 	st := t.cfg.Stages[si]
 	start := t.now()
 	m := StepMetrics{Step: step, Stage: st.Kind, StageStep: local}
-	var batch Batch
-	var samples []Sample
-	var fb ForwardResult
+	var batch backend.Batch
+	var samples []episode.Episode
+	var fb backend.ForwardResult
 	var err error
 	switch st.Kind {
 	case StageLTISFT, StageSFT:
 		items := t.draw(si, st.BatchSize)
-		batch = Batch{Step: step}
+		batch = backend.Batch{Step: step}
 		for _, it := range items {
 			m.Items = append(m.Items, it.ID)
-			batch.Sequences = append(batch.Sequences, Sequence{ID: it.ID, Prompt: t.d.Format.Prompt(it), Completion: t.d.Format.Target(it), Advantage: 1})
+			batch.Sequences = append(batch.Sequences, episode.Sequence{ID: it.ID, Prompt: t.d.Format.Prompt(it, ""), Completion: t.d.Format.Target(it), Advantage: 1})
 		}
 		trainStart := t.now()
 		fb, err = t.d.Backend.SFTForwardBackward(ctx, batch)
@@ -40,7 +43,7 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeli
 		}
 		m.TrainSeconds = t.now().Sub(trainStart).Seconds()
 	default:
-		var groups [][]Sample
+		var groups [][]episode.Episode
 		if pipe != nil {
 			groups, err = t.takeAsync(ctx, pipe, step, si, st, &m)
 		} else {
@@ -56,7 +59,7 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeli
 			return m, nil, err
 		}
 		m.RolloutSeconds = t.now().Sub(start).Seconds()
-		batch = Batch{Step: step}
+		batch = backend.Batch{Step: step}
 		for _, g := range groups {
 			for _, s := range g {
 				samples = append(samples, s)
@@ -68,15 +71,12 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeli
 					m.MaskedSamples++
 					continue
 				}
-				batch.Sequences = append(batch.Sequences, Sequence{
-					ID: s.ID, Prompt: s.Prompt, Completion: s.Text,
-					PromptTokens: s.PromptTokens, CompletionTokens: s.Tokens, SamplerLogprobs: s.Logprobs,
-					Advantage: s.Advantage,
-				})
+				batch.Sequences = append(batch.Sequences, s.Sequence())
 			}
 		}
 		summarizeFallback(&m, groups)
 		summarize(&m, samples)
+		summarizePolicy(&m, st.ParadigmPolicy, groups)
 		trainStart := t.now()
 		if len(batch.Sequences) > 0 {
 			fb, err = t.d.Backend.ForwardBackward(ctx, batch, st.Loss)
@@ -123,7 +123,7 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeli
 }
 
 // scheduledLR ramps the learning rate linearly over the warm-up steps.
-func scheduledLR(o OptimConfig, local int) float64 {
+func scheduledLR(o backend.OptimConfig, local int) float64 {
 	if o.WarmupSteps > 0 && local <= o.WarmupSteps {
 		return o.LR * float64(local) / float64(o.WarmupSteps)
 	}
@@ -155,19 +155,11 @@ func (d drawSource) draw(o *Order, n int) []Item {
 // dropped and more questions are drawn, up to max_num_gen_batches batches,
 // until BatchSize groups are kept. policy returns the step of the weights
 // currently served; each group records it as its samples' PolicyStep.
-func (t *Trainer) collectGroups(ctx context.Context, step, si int, st StageConfig, m *StepMetrics, src drawSource, policy func() int) ([][]Sample, error) {
-	var kept [][]Sample
-	fg := st.Advantage.FilterGroups
-	draws := 1
-	if fg.Enable {
-		draws = fg.MaxNumGenBatches
-		if draws <= 0 {
-			draws = 1 << 30
-		}
-	}
-	for d := 0; d < draws && len(kept) < st.BatchSize; d++ {
-		n := st.BatchSize - len(kept)
-		items := src.draw(t.orders[si], n)
+func (t *Trainer) collectGroups(ctx context.Context, step, si int, st StageConfig, m *StepMetrics, src drawSource, policy func() int) ([][]episode.Episode, error) {
+	var drawn [][]episode.Episode
+	var dec grpo.SamplingDecision
+	for gen := 1; ; gen++ {
+		items := src.draw(t.orders[si], st.BatchSize-len(dec.Keep))
 		for _, it := range items {
 			m.Items = append(m.Items, it.ID)
 		}
@@ -175,33 +167,24 @@ func (t *Trainer) collectGroups(ctx context.Context, step, si int, st StageConfi
 		if err != nil {
 			return nil, err
 		}
-		correct := make([][]bool, len(groups))
-		for g, grp := range groups {
-			correct[g] = make([]bool, len(grp))
-			for i, s := range grp {
-				correct[g][i] = s.Correct
-			}
+		drawn = append(drawn, groups...)
+		dec = grpo.DynamicSampling(st.Advantage.FilterGroups, grpo.Outcomes(drawn), st.BatchSize, gen)
+		if !dec.DrawMore {
+			break
 		}
-		keep := grpo.KeepGroups(fg, correct)
-		m.FilteredGroups += len(groups) - len(keep)
-		for _, g := range keep {
-			kept = append(kept, groups[g])
-		}
+	}
+	m.FilteredGroups += len(drawn) - len(dec.Keep)
+	kept := make([][]episode.Episode, 0, len(dec.Keep))
+	for _, g := range dec.Keep {
+		kept = append(kept, drawn[g])
 	}
 	return kept, nil
 }
 
 // finishGroups computes the advantages of the groups a step trains on
-// (grpo.Advantages) and counts them.
-func finishGroups(st StageConfig, kept [][]Sample, m *StepMetrics) error {
-	rewards := make([][]float64, len(kept))
-	for g, grp := range kept {
-		rewards[g] = make([]float64, len(grp))
-		for i, s := range grp {
-			rewards[g][i] = s.Reward
-		}
-	}
-	adv, err := grpo.Advantages(st.Advantage, rewards)
+// (grpo.GroupAdvantages) and counts them.
+func finishGroups(st StageConfig, kept [][]episode.Episode, m *StepMetrics) error {
+	adv, err := grpo.GroupAdvantages(st.Advantage, kept)
 	if err != nil {
 		return err
 	}
@@ -217,10 +200,10 @@ func finishGroups(st StageConfig, kept [][]Sample, m *StepMetrics) error {
 // countExecutions counts the step's programs the sandbox ran and those
 // answered with an identical program's result (sandbox.Dedup), perturbed
 // reruns included.
-func countExecutions(groups [][]Sample, m *StepMetrics) {
+func countExecutions(groups [][]episode.Episode, m *StepMetrics) {
 	for _, g := range groups {
 		for _, s := range g {
-			for _, r := range []*sandbox.Result{s.Exec, s.Perturbed} {
+			for _, r := range []*execution.Result{s.Exec, s.Perturbed} {
 				switch {
 				case r == nil:
 				case r.Reused:
@@ -237,7 +220,7 @@ func countExecutions(groups [][]Sample, m *StepMetrics) {
 // run (not the program's fault: the reward says nothing about the model)
 // and counts them; a group left with fewer than two samples has no
 // baseline and is dropped whole.
-func dropSandboxErrors(groups [][]Sample, m *StepMetrics) [][]Sample {
+func dropSandboxErrors(groups [][]episode.Episode, m *StepMetrics) [][]episode.Episode {
 	out := groups[:0]
 	for _, g := range groups {
 		kept := g[:0]
@@ -260,14 +243,16 @@ func dropSandboxErrors(groups [][]Sample, m *StepMetrics) [][]Sample {
 type execJob struct {
 	group, index int
 	item         Item
-	sample       Sample
+	sample       episode.Episode
 }
 
-// rolloutGroups samples GroupSize completions per item, runs the programs in
-// the sandbox and scores them. Generation, execution and scoring overlap:
-// completions stream through a bounded channel to the execution workers as
-// soon as their group returns.
-func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st StageConfig, base uint64, policy func() int) ([][]Sample, error) {
+// rolloutGroups samples a group per item under the stage's paradigm policy
+// (rollout.GroupConfig), runs the programs in the sandbox and scores them.
+// Generation, execution and scoring overlap: completions stream through a
+// bounded channel to the execution workers as soon as their request
+// returns. A program_first group whose programs are all wrong draws its
+// text samples once they are scored.
+func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st StageConfig, base uint64, policy func() int) ([][]episode.Episode, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var once sync.Once
@@ -275,14 +260,53 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 	fail := func(err error) {
 		once.Do(func() { firstErr = err; cancel() })
 	}
-	groups := make([][]Sample, len(items))
-	for i := range groups {
-		groups[i] = make([]Sample, st.GroupSize)
+	gc := st.GroupConfig
+	groups := make([][]episode.Episode, len(items))
+	sizes := make([]int, len(items))
+	pending := make([]sync.WaitGroup, len(items))
+	for i, it := range items {
+		n := gc.GroupSize
+		if fb := gc.Fallback(it.Task); fb != nil {
+			n += fb.N
+		}
+		groups[i] = make([]episode.Episode, n)
 	}
-	jobs := make(chan execJob, 2*st.GroupSize*max(1, t.cfg.Sandbox.Workers))
+	jobs := make(chan execJob, 2*gc.GroupSize*max(1, t.cfg.Sandbox.Workers))
 
 	var gen sync.WaitGroup
-	sem := make(chan struct{}, max(1, t.cfg.Rollout.Concurrency/st.GroupSize))
+	sem := make(chan struct{}, max(1, t.cfg.Rollout.Concurrency/gc.GroupSize))
+	// draw requests d.N completions of it's prompt asking for d.Asked and
+	// queues them for execution at positions from on of its group.
+	draw := func(gi int, it Item, d rollout.Draw, from int, seed uint64) bool {
+		prompt := t.d.Format.Prompt(it, d.Asked)
+		req := GenRequest{Prompt: prompt, N: d.N, Temperature: t.cfg.Rollout.Temperature, TopP: t.cfg.Rollout.TopP,
+			MaxTokens: t.cfg.Rollout.MaxTokens, Stop: t.d.Format.Stop(), Seed: seed}
+		// Read before the request: the weights that serve it are at
+		// least this new, so staleness is never underestimated.
+		pstep := policy()
+		comps, err := t.d.Generator.Generate(ctx, req)
+		if err != nil {
+			fail(fmt.Errorf("rollout of %s: %w", it.ID, err))
+			return false
+		}
+		if len(comps) != d.N {
+			fail(fmt.Errorf("rollout of %s: got %d completions, asked for %d", it.ID, len(comps), d.N))
+			return false
+		}
+		for ci, c := range comps {
+			s := episode.Episode{ID: uuid.NewString(), Step: step, ItemID: it.ID, Group: gi, Task: it.Task, Asked: d.Asked,
+				Prompt: prompt, Gold: it.Answers, Completion: c, PolicyStep: pstep}
+			s.Parse = t.d.Format.Parse(c.Text, d.Asked)
+			pending[gi].Add(1)
+			select {
+			case jobs <- execJob{group: gi, index: from + ci, item: it, sample: s}:
+			case <-ctx.Done():
+				pending[gi].Done()
+				return false
+			}
+		}
+		return true
+	}
 	for gi, it := range items {
 		gen.Add(1)
 		go func() {
@@ -293,30 +317,30 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 				return
 			}
 			defer func() { <-sem }()
-			prompt := t.d.Format.Prompt(it)
-			req := GenRequest{Prompt: prompt, N: st.GroupSize, Temperature: t.cfg.Rollout.Temperature, TopP: t.cfg.Rollout.TopP,
-				MaxTokens: t.cfg.Rollout.MaxTokens, Stop: t.d.Format.Stop(), Seed: base + uint64(gi)*uint64(st.GroupSize)}
-			// Read before the request: the weights that serve it are at
-			// least this new, so staleness is never underestimated.
-			pstep := policy()
-			comps, err := t.d.Generator.Generate(ctx, req)
-			if err != nil {
-				fail(fmt.Errorf("rollout of %s: %w", it.ID, err))
-				return
-			}
-			if len(comps) != st.GroupSize {
-				fail(fmt.Errorf("rollout of %s: got %d completions, asked for %d", it.ID, len(comps), st.GroupSize))
-				return
-			}
-			for ci, c := range comps {
-				s := Sample{ID: uuid.NewString(), Step: step, ItemID: it.ID, Group: gi, Prompt: prompt, Gold: it.Answers, Completion: c, PolicyStep: pstep}
-				s.Parsed = t.d.Format.Parse(c.Text)
-				select {
-				case jobs <- execJob{group: gi, index: ci, item: it, sample: s}:
-				case <-ctx.Done():
+			seed := base + uint64(gi)*uint64(gc.GroupSize)
+			n := 0
+			for _, d := range gc.Draws(it.Task) {
+				if d.N == 0 {
+					continue
+				}
+				if !draw(gi, it, d, n, seed+uint64(n)) {
 					return
 				}
+				n += d.N
 			}
+			if fb := gc.Fallback(it.Task); fb != nil {
+				pending[gi].Wait()
+				if ctx.Err() != nil {
+					return
+				}
+				if !anyCorrect(groups[gi][:n]) {
+					if !draw(gi, it, *fb, n, (base^0x5bd1e995)+uint64(gi)*uint64(gc.GroupSize)) {
+						return
+					}
+					n += fb.N
+				}
+			}
+			sizes[gi] = n
 		}()
 	}
 	go func() { gen.Wait(); close(jobs) }()
@@ -336,17 +360,17 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 			defer work.Done()
 			for j := range jobs {
 				s := j.sample
-				var res *sandbox.Result
-				if s.Paradigm == ParadigmProgram {
-					r := t.d.Executor.Run(ctx, sandbox.Job{Code: s.Code, Table: j.item.Table, ReturnTable: j.item.Task == TaskLTI,
-						Limits: sandbox.Limits{Wall: t.cfg.Sandbox.Wall, MemoryBytes: int64(t.cfg.Sandbox.MemoryMB) << 20}})
+				var res *execution.Result
+				if s.Paradigm == episode.ParadigmProgram {
+					r := t.d.Executor.Run(ctx, execution.Job{Code: s.Code, Table: j.item.Table, ReturnTable: j.item.Task == episode.TaskLTI,
+						Limits: execution.Limits{Wall: t.cfg.Sandbox.Wall, MemoryBytes: int64(t.cfg.Sandbox.MemoryMB) << 20}})
 					res = &r
 					s.Exec = res
 					s.Extracted = r.Answer()
-					if r.Status == sandbox.StatusOK && t.perturb && j.item.Task != TaskLTI {
-						pr := t.d.Executor.Run(ctx, sandbox.Job{Code: s.Code, Table: perturbed(j.group, j.item),
-							Limits: sandbox.Limits{Wall: t.cfg.Sandbox.Wall, MemoryBytes: int64(t.cfg.Sandbox.MemoryMB) << 20}})
-						if pr.Status != sandbox.StatusSandboxError {
+					if r.Status == execution.StatusOK && t.perturb && j.item.Task != episode.TaskLTI {
+						pr := t.d.Executor.Run(ctx, execution.Job{Code: s.Code, Table: perturbed(j.group, j.item),
+							Limits: execution.Limits{Wall: t.cfg.Sandbox.Wall, MemoryBytes: int64(t.cfg.Sandbox.MemoryMB) << 20}})
+						if pr.Status != execution.StatusSandboxError {
 							// Without it the check falls back to syntax.
 							s.Perturbed = &pr
 						}
@@ -354,8 +378,8 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 				} else {
 					s.Extracted = s.Answer
 				}
-				s.Scored = t.d.Scorer.Score(j.item, &s)
-				if res != nil && res.Status == sandbox.StatusSandboxError {
+				s.Reward = t.d.Scorer.Score(j.item, &s)
+				if res != nil && res.Status == execution.StatusSandboxError {
 					s.SandboxError = true
 					t.sandboxStreak.Add(1)
 					t.lastSandboxError.Store(res.Detail)
@@ -363,11 +387,12 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 					t.sandboxStreak.Store(0)
 				}
 				groups[j.group][j.index] = s
+				pending[j.group].Done()
 			}
 		}()
 	}
 	work.Wait()
-	if n := t.sandboxStreak.Load(); firstErr == nil && n >= int64(max(16, 2*st.BatchSize*st.GroupSize)) {
+	if n := t.sandboxStreak.Load(); firstErr == nil && n >= int64(max(16, 2*st.BatchSize*gc.GroupSize)) {
 		// Isolated sandbox failures are dropped (dropSandboxErrors); this
 		// many in a row is a broken sandbox, and the run must stop.
 		return nil, fmt.Errorf("the sandbox failed on the last %d programs in a row (last: %s); check the sandbox (workers, python with pandas, remote URL)", n, t.lastSandboxError.Load())
@@ -378,11 +403,24 @@ func (t *Trainer) rolloutGroups(ctx context.Context, step int, items []Item, st 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	for gi := range groups {
+		groups[gi] = groups[gi][:sizes[gi]]
+	}
 	return groups, nil
 }
 
+// anyCorrect says whether one of a group's samples is right.
+func anyCorrect(g []episode.Episode) bool {
+	for _, s := range g {
+		if s.Correct {
+			return true
+		}
+	}
+	return false
+}
+
 // summarize fills the reward, paradigm and length fields of m.
-func summarize(m *StepMetrics, samples []Sample) {
+func summarize(m *StepMetrics, samples []episode.Episode) {
 	n := float64(len(samples))
 	if n == 0 {
 		return
@@ -390,18 +428,18 @@ func summarize(m *StepMetrics, samples []Sample) {
 	m.Rewards = map[string]float64{}
 	var sum, sq, prog, text, invalid, ok, correct, pl, cl, trunc float64
 	for _, s := range samples {
-		sum += s.Reward
-		sq += s.Reward * s.Reward
-		for k, v := range s.Components {
-			m.Rewards[k] += v / n
+		sum += s.Total
+		sq += s.Total * s.Total
+		for _, c := range s.Components.Named() {
+			m.Rewards[c.Name] += c.Value / n
 		}
 		switch s.Paradigm {
-		case ParadigmProgram:
+		case episode.ParadigmProgram:
 			prog++
-			if s.Exec != nil && s.Exec.Status == sandbox.StatusOK {
+			if s.Exec != nil && s.Exec.Status == execution.StatusOK {
 				ok++
 			}
-		case ParadigmText:
+		case episode.ParadigmText:
 			text++
 		default:
 			invalid++
@@ -412,12 +450,12 @@ func summarize(m *StepMetrics, samples []Sample) {
 		if s.FinishReason == "length" {
 			trunc++
 		}
-		pl += float64(max(len(s.PromptTokens), 0))
-		if len(s.PromptTokens) == 0 {
+		pl += float64(max(len(s.PromptTokenIDs), 0))
+		if len(s.PromptTokenIDs) == 0 {
 			pl += float64(len(s.Prompt))
 		}
-		if len(s.Tokens) > 0 {
-			cl += float64(len(s.Tokens))
+		if len(s.TokenIDs) > 0 {
+			cl += float64(len(s.TokenIDs))
 		} else {
 			cl += float64(len(s.Text))
 		}
@@ -435,24 +473,40 @@ func summarize(m *StepMetrics, samples []Sample) {
 }
 
 // summarizeFallback logs grpo.Summarize's text-fallback accounting of the
-// step's groups (scorers other than GRPOScorer carry no grpo.Reward and
-// leave it out).
-func summarizeFallback(m *StepMetrics, groups [][]Sample) {
-	gs := make([][]grpo.Scored, 0, len(groups))
-	for _, g := range groups {
-		row := make([]grpo.Scored, 0, len(g))
-		for _, s := range g {
-			r, ok := s.Detail.(grpo.Reward)
-			if !ok {
-				return
-			}
-			row = append(row, grpo.Scored{Paradigm: grpo.Paradigm(s.Paradigm), Reward: r})
-		}
-		gs = append(gs, row)
-	}
-	if len(gs) == 0 {
+// step's groups.
+func summarizeFallback(m *StepMetrics, groups [][]episode.Episode) {
+	if len(groups) == 0 {
 		return
 	}
-	f := grpo.Summarize(gs).Fallback
+	f := grpo.Summarize(groups).Fallback
 	m.Fallback = &f
+}
+
+// summarizePolicy fills the paradigm policy's metrics of m.
+func summarizePolicy(m *StepMetrics, policy rollout.Policy, groups [][]episode.Episode) {
+	m.ParadigmPolicy = string(policy)
+	n, correct := map[string]float64{}, map[string]float64{}
+	for _, g := range groups {
+		fellBack := false
+		for _, s := range g {
+			asked := string(s.Asked)
+			if asked == "" {
+				asked = "mixed"
+			}
+			n[asked]++
+			if s.Correct {
+				correct[asked]++
+			}
+			fellBack = fellBack || (policy == rollout.PolicyProgramFirst && s.Asked == episode.ParadigmText)
+		}
+		if fellBack {
+			m.PolicyFallbackGroups++
+		}
+	}
+	if len(n) > 0 {
+		m.AskedAccuracy = map[string]float64{}
+		for k, v := range n {
+			m.AskedAccuracy[k] = correct[k] / v
+		}
+	}
 }

@@ -8,8 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"tabler1/episode"
 	"tabler1/layouts"
-	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // Item is one training example: a table question (with gold answers and,
@@ -17,7 +18,7 @@ import (
 type Item struct {
 	ID       string         `json:"id"`
 	Source   string         `json:"source"`
-	Task     string         `json:"task"`
+	Task     episode.Task   `json:"task"`
 	Question string         `json:"question"`
 	Table    *layouts.Table `json:"table"`
 	Answers  []string       `json:"answers,omitempty"`
@@ -29,9 +30,6 @@ type Item struct {
 	// Target is the transformed table of an LTI task.
 	Target *layouts.Table `json:"target,omitempty"`
 }
-
-// TaskLTI marks an LTI item.
-const TaskLTI = "lti"
 
 // Synthetic question templates.
 const (
@@ -74,7 +72,7 @@ func Synthesize(seed uint64, n int, cfg SyntheticConfig) []Item {
 		it := synthQuestion(r, t, tpl)
 		it.ID = fmt.Sprintf("synth-%d-%d", seed, i)
 		it.Source = "synthetic"
-		it.Task = "short_answer_qa"
+		it.Task = episode.TaskQA
 		it.Table = t
 		it.Template = tpl
 		items = append(items, it)
@@ -171,20 +169,20 @@ func synthQuestion(r *rand.Rand, t *layouts.Table, tpl string) Item {
 // items whose program printed (the first of) their gold answers, plus a
 // description of each dropped item. A sandbox failure is an error: an
 // unverified item is never kept.
-func VerifyGold(ctx context.Context, ex sandbox.Executor, items []Item) (kept []Item, dropped []string, err error) {
+func VerifyGold(ctx context.Context, ex execution.Executor, items []Item) (kept []Item, dropped []string, err error) {
 	for _, it := range items {
 		if it.GoldProgram == "" || len(it.Answers) == 0 {
 			dropped = append(dropped, it.ID+": no gold program or answer")
 			continue
 		}
-		res := ex.Run(ctx, sandbox.Job{Code: it.GoldProgram, Table: it.Table})
-		if res.Status == sandbox.StatusSandboxError {
+		res := ex.Run(ctx, execution.Job{Code: it.GoldProgram, Table: it.Table})
+		if res.Status == execution.StatusSandboxError {
 			return nil, nil, fmt.Errorf("verifying gold program of %s: sandbox failed: %s", it.ID, res.Detail)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
-		if res.Status != sandbox.StatusOK || strings.TrimSpace(res.Answer()) != it.Answers[0] {
+		if res.Status != execution.StatusOK || strings.TrimSpace(res.Answer()) != it.Answers[0] {
 			dropped = append(dropped, fmt.Sprintf("%s: gold program gave %s %q, want %q", it.ID, res.Status, res.Answer(), it.Answers[0]))
 			continue
 		}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"tabler1/rollout"
+	"tabler1/rollout/rolloutbench"
 )
 
 // benchRollout measures the rollout client against the fake OpenAI server,
@@ -26,7 +26,7 @@ func benchRollout(ctx context.Context, e *env, args []string) error {
 	if *inFlight < 1 || *n < 1 || *tokens < 1 {
 		return usageError{"--in-flight, --n and --tokens must be at least 1"}
 	}
-	res, err := rollout.Bench(ctx, rollout.BenchConfig{InFlight: *inFlight, Duration: *dur, N: *n, Tokens: *tokens, Seed: *seed})
+	res, err := rolloutbench.Bench(ctx, rolloutbench.BenchConfig{InFlight: *inFlight, Duration: *dur, N: *n, Tokens: *tokens, Seed: *seed})
 	if err != nil {
 		return err
 	}

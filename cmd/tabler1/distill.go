@@ -11,6 +11,7 @@ import (
 	"tabler1/eval"
 	"tabler1/rollout"
 	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // cmdDistill wires `tabler1 distill` to rollout.Distill: the teacher is a
@@ -122,7 +123,7 @@ func cmdDistill(ctx context.Context, e *env, args []string) error {
 	st, err := rollout.Distill(ctx, rollout.DistillConfig{
 		MaxPerDataset: *maxPer, SamplesPerQuestion: *n, KeepPerQuestion: *keep, Chat: *chat, Concurrency: *concurrency,
 		Sampling: rollout.Sampling{Temperature: *temperature, MaxTokens: *maxTokens},
-		Limits:   sandbox.Limits{Wall: *wall},
+		Limits:   execution.Limits{Wall: *wall},
 	}, pool, tm, sb, evalGrader{examples}, qs, f)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("writing %s: %w", *out, cerr)

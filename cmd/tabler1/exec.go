@@ -9,21 +9,22 @@ import (
 
 	"tabler1/layouts"
 	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // execOutput is the --json form of a sandbox result.
 type execOutput struct {
-	Status          sandbox.Status `json:"status"`
-	Answer          string         `json:"answer"`
-	Stdout          string         `json:"stdout"`
-	Stderr          string         `json:"stderr"`
-	ExceptionType   string         `json:"exception_type,omitempty"`
-	ErrorLine       int            `json:"error_line,omitempty"`
-	Detail          string         `json:"detail,omitempty"`
-	WallMS          float64        `json:"wall_ms"`
-	CPUMS           float64        `json:"cpu_ms"`
-	PeakMemoryBytes int64          `json:"peak_memory_bytes"`
-	Table           *layouts.Table `json:"table,omitempty"`
+	Status          execution.Status `json:"status"`
+	Answer          string           `json:"answer"`
+	Stdout          string           `json:"stdout"`
+	Stderr          string           `json:"stderr"`
+	ExceptionType   string           `json:"exception_type,omitempty"`
+	ErrorLine       int              `json:"error_line,omitempty"`
+	Detail          string           `json:"detail,omitempty"`
+	WallMS          float64          `json:"wall_ms"`
+	CPUMS           float64          `json:"cpu_ms"`
+	PeakMemoryBytes int64            `json:"peak_memory_bytes"`
+	Table           *layouts.Table   `json:"table,omitempty"`
 }
 
 func cmdExec(ctx context.Context, e *env, args []string) error {
@@ -52,9 +53,9 @@ func cmdExec(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("reading the table: %w", err)
 	}
-	job := sandbox.Job{Code: string(code), Table: table, ReturnTable: *returnTable,
-		Limits: sandbox.Limits{Wall: *wall, MemoryBytes: *memMB << 20}}
-	var res sandbox.Result
+	job := execution.Job{Code: string(code), Table: table, ReturnTable: *returnTable,
+		Limits: execution.Limits{Wall: *wall, MemoryBytes: *memMB << 20}}
+	var res execution.Result
 	if *remote != "" {
 		res = sandbox.NewRemote(sandbox.RemoteConfig{URL: *remote}).Run(ctx, job)
 	} else {
@@ -81,7 +82,7 @@ func cmdExec(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprint(e.stdout, res.Stdout)
 	fmt.Fprint(e.stderr, res.Stderr)
-	if res.Status != sandbox.StatusOK {
+	if res.Status != execution.StatusOK {
 		msg := string(res.Status)
 		if res.ExceptionType != "" {
 			msg += fmt.Sprintf(" (%s at line %d)", res.ExceptionType, res.ErrorLine)

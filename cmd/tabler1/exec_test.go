@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"tabler1/sandbox"
+	"tabler1/sandbox/execution"
 )
 
 // sandboxPythonOrSkip skips (fails under CI=true) when the sandbox's Python lacks
@@ -31,12 +32,12 @@ func TestExecJSON(t *testing.T) {
 	os.WriteFile(table, []byte("city,pop\nOslo,\"700,000\"\nRome,2800000\n"), 0o644)
 	tests := []struct {
 		name, code string
-		status     sandbox.Status
+		status     execution.Status
 		answer     string
 	}{
-		{"answer", "print(df['pop'].max())\n", sandbox.StatusOK, "2800000"},
-		{"runtime error", "print(df['nope'])\n", sandbox.StatusRuntimeError, ""},
-		{"syntax error", "print(\n", sandbox.StatusSyntaxError, ""},
+		{"answer", "print(df['pop'].max())\n", execution.StatusOK, "2800000"},
+		{"runtime error", "print(df['nope'])\n", execution.StatusRuntimeError, ""},
+		{"syntax error", "print(\n", execution.StatusSyntaxError, ""},
 	}
 	for _, tc := range tests {
 		prog := filepath.Join(dir, "p.py")

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"tabler1/episode"
 	"tabler1/eval"
-	"tabler1/rollout"
 	"tabler1/trainer"
 )
 
@@ -120,11 +120,11 @@ func TestToyBenchmark(t *testing.T) {
 	// Training reads the table's default training split; prompts and
 	// predictions take the table's defaults.
 	items, err := trainer.LoadSource(trainer.SourceConfig{Benchmark: "toy", Path: native})
-	if err != nil || len(items) != 1 || items[0].ID != "toy:t1" || items[0].Task != rollout.TaskQA {
+	if err != nil || len(items) != 1 || items[0].ID != "toy:t1" || items[0].Task != episode.TaskQA {
 		t.Errorf("trainer.LoadSource: %+v, %v; want the one train.tsv question as a QA item", items, err)
 	}
 	ex := &eval.Example{ID: "q1", Benchmark: "toy", Question: "capital of France?"}
-	if q := eval.PromptQuestion(ex); q.Task != rollout.TaskQA || q.Bench != "toy" {
+	if q := eval.PromptQuestion(ex); q.Task != episode.TaskQA || q.Bench != "toy" {
 		t.Errorf("PromptQuestion: %+v", q)
 	}
 	if p := eval.PredictionFor(ex, []string{"Paris", "Lyon"}); len(p.Items()) != 2 {

@@ -1,4 +1,8 @@
-package rollout
+// Package rolloutbench measures the rollout package's endpoint pool
+// against a bare net/http client (tabler1 bench rollout): both send the
+// same requests to an in-process load target that answers at the least
+// cost a server can have, so that the clients' costs dominate.
+package rolloutbench
 
 import (
 	"bytes"
@@ -14,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"tabler1/rollout/openaitest"
+	"tabler1/rollout"
 )
 
 // BenchConfig sizes the rollout benchmark. Zero fields take defaults.
@@ -59,13 +63,16 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		cfg.Tokens = 32
 	}
 	text := strings.Repeat("x", cfg.Tokens-1) + "\n"
-	srv := openaitest.NewServer(openaitest.Config{
-		Seed:   cfg.Seed,
-		Script: func(openaitest.Request, int) openaitest.Choice { return openaitest.Choice{Text: text} },
-	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return BenchResult{}, fmt.Errorf("rolloutbench: listening for the load target: %w", err)
+	}
+	srv := &http.Server{Handler: target(text), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
-	pool, err := NewPool(PoolConfig{
-		Endpoints:      []EndpointConfig{{URL: srv.URL, MaxConcurrency: cfg.InFlight}},
+	url := "http://" + ln.Addr().String() + "/v1"
+	pool, err := rollout.NewPool(rollout.PoolConfig{
+		Endpoints:      []rollout.EndpointConfig{{URL: url, MaxConcurrency: cfg.InFlight}},
 		Model:          "fake-model",
 		MaxConcurrency: cfg.InFlight,
 		Seed:           cfg.Seed,
@@ -74,9 +81,9 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		return BenchResult{}, err
 	}
 	defer pool.Close()
-	bare := newBareClient(srv.URL, cfg.InFlight)
+	bare := newBareClient(url, cfg.InFlight)
 	prompt := "Question: how many rows does the table have?\nAnswer:"
-	req := CompletionRequest{Prompt: prompt, Sampling: Sampling{N: cfg.N, Temperature: 1, MaxTokens: cfg.Tokens}, TokenData: true}
+	req := rollout.CompletionRequest{Prompt: prompt, Sampling: rollout.Sampling{N: cfg.N, Temperature: 1, MaxTokens: cfg.Tokens}, TokenData: true}
 	var errs atomic.Int64
 	poolCall := func(ctx context.Context) bool {
 		cs, err := pool.Complete(ctx, req)
@@ -199,19 +206,53 @@ type bareRequest struct {
 	ReturnTokenIDs         bool    `json:"return_token_ids"`
 }
 
-// bareResponse is what a plain client would decode: the text, the finish
-// reason and the token data, as vLLM sends them.
+// bareResponse is what a plain client would decode, and what the load
+// target sends: the text, the finish reason and the token data, as vLLM
+// sends them.
 type bareResponse struct {
-	Choices []struct {
-		Text           string `json:"text"`
-		FinishReason   string `json:"finish_reason"`
-		TokenIDs       []int  `json:"token_ids"`
-		PromptTokenIDs []int  `json:"prompt_token_ids"`
-		Logprobs       *struct {
+	Choices []bareChoice `json:"choices"`
+}
+
+type bareChoice struct {
+	Index          int    `json:"index"`
+	Text           string `json:"text"`
+	FinishReason   string `json:"finish_reason"`
+	TokenIDs       []int  `json:"token_ids"`
+	PromptTokenIDs []int  `json:"prompt_token_ids"`
+	Logprobs       *struct {
+		Tokens        []string  `json:"tokens"`
+		TokenLogprobs []float64 `json:"token_logprobs"`
+	} `json:"logprobs"`
+}
+
+// target is the load target: every request to /v1/completions gets n
+// completions of text, one token per byte, with vLLM's token data.
+func target(text string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req bareRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		ch := bareChoice{Text: text, FinishReason: "length", TokenIDs: make([]int, len(text)), PromptTokenIDs: make([]int, len(req.Prompt))}
+		ch.Logprobs = &struct {
 			Tokens        []string  `json:"tokens"`
 			TokenLogprobs []float64 `json:"token_logprobs"`
-		} `json:"logprobs"`
-	} `json:"choices"`
+		}{Tokens: make([]string, len(text)), TokenLogprobs: make([]float64, len(text))}
+		for i := range text {
+			ch.TokenIDs[i], ch.Logprobs.Tokens[i], ch.Logprobs.TokenLogprobs[i] = int(text[i]), text[i:i+1], -0.5
+		}
+		for i := range req.Prompt {
+			ch.PromptTokenIDs[i] = int(req.Prompt[i])
+		}
+		resp := bareResponse{Choices: make([]bareChoice, max(req.N, 1))}
+		for i := range resp.Choices {
+			resp.Choices[i] = ch
+			resp.Choices[i].Index = i
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(resp)
+	})
 }
 
 func (b *bareClient) complete(ctx context.Context, prompt string, n, tokens int) (bool, error) {

@@ -1,8 +1,14 @@
-package trainer
+// Package backend is the contract of a training backend: what the trainer
+// asks of the thing that owns the weights (forward-backward, optimizer
+// step, publish, save, load) and what it gets back. The embedded model and
+// the remote JSON-over-HTTP protocol (docs/backend-protocol.md) implement
+// it; depending on the contract links neither.
+package backend
 
 import (
 	"context"
 
+	"tabler1/episode"
 	"tabler1/grpo"
 )
 
@@ -29,25 +35,12 @@ type Backend interface {
 	Load(ctx context.Context, dir string) error
 }
 
-// Sequence is one prompt and completion fed to the backend. Token ids are
-// those the sampler produced; a backend that gets none tokenizes the text
-// itself (the SFT stages send text only).
-type Sequence struct {
-	ID               string    `json:"id"`
-	Prompt           string    `json:"prompt"`
-	Completion       string    `json:"completion"`
-	PromptTokens     []int     `json:"prompt_tokens,omitempty"`
-	CompletionTokens []int     `json:"completion_tokens,omitempty"`
-	SamplerLogprobs  []float64 `json:"sampler_logprobs,omitempty"`
-	Advantage        float64   `json:"advantage"`
-}
-
 // Batch is the sequences of one forward-backward call.
 type Batch struct {
 	// Step is the global training step (for the backend's logs and to tell
 	// retries apart).
-	Step      int        `json:"step"`
-	Sequences []Sequence `json:"sequences"`
+	Step      int                `json:"step"`
+	Sequences []episode.Sequence `json:"sequences"`
 }
 
 // ForwardResult reports one forward-backward.
@@ -73,4 +66,16 @@ type OptimResult struct {
 type PublishResult struct {
 	// Version counts publishes; rollouts record which version they sampled.
 	Version int `json:"version"`
+}
+
+// OptimConfig is the optimizer step sent to the backend.
+type OptimConfig struct {
+	LR          float64 `yaml:"lr" json:"lr"`
+	Beta1       float64 `yaml:"beta1" json:"beta1"`
+	Beta2       float64 `yaml:"beta2" json:"beta2"`
+	Eps         float64 `yaml:"eps" json:"eps"`
+	WeightDecay float64 `yaml:"weight_decay" json:"weight_decay"`
+	GradClip    float64 `yaml:"grad_clip" json:"grad_clip"`
+	// WarmupSteps ramps the learning rate linearly from 0.
+	WarmupSteps int `yaml:"warmup_steps" json:"warmup_steps"`
 }

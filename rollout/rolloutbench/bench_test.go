@@ -1,4 +1,4 @@
-package rollout
+package rolloutbench
 
 import (
 	"context"
@@ -25,7 +25,7 @@ func TestBenchSmoke(t *testing.T) {
 }
 
 // BenchmarkBench runs the pool-versus-bare benchmark for profiling:
-// go test -run X -bench Bench -cpuprofile cpu.out ./rollout/
+// go test -run X -bench Bench -cpuprofile cpu.out ./rollout/rolloutbench/
 func BenchmarkBench(b *testing.B) {
 	for b.Loop() {
 		res, err := Bench(context.Background(), BenchConfig{Duration: time.Second})

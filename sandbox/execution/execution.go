@@ -1,4 +1,10 @@
-package sandbox
+// Package execution is the contract of running an untrusted program on a
+// table: the Executor interface, the Job it runs, its Limits and the Result
+// it always returns. The sandbox package implements it (a local pool of
+// pre-forked workers, a SandboxFusion client); a package that only runs
+// programs or reads their outcome depends on this one, which starts no
+// process and does no I/O.
+package execution
 
 import (
 	"context"
@@ -84,4 +90,32 @@ func (r Result) Answer() string {
 		}
 	}
 	return ""
+}
+
+// OrDefault returns l with each zero or negative field taken from d, and a
+// zero CPU limit taken as the wall-clock limit (a job cannot use more CPU
+// than wall time with one thread, so that is no limit at all).
+func (l Limits) OrDefault(d Limits) Limits {
+	if l.Wall <= 0 {
+		l.Wall = d.Wall
+	}
+	if l.CPU <= 0 {
+		l.CPU = d.CPU
+		if l.CPU <= 0 || l.CPU > l.Wall {
+			l.CPU = l.Wall
+		}
+	}
+	if l.MemoryBytes <= 0 {
+		l.MemoryBytes = d.MemoryBytes
+	}
+	if l.OutputBytes <= 0 {
+		l.OutputBytes = d.OutputBytes
+	}
+	if l.FileBytes <= 0 {
+		l.FileBytes = d.FileBytes
+	}
+	if l.OpenFiles <= 0 {
+		l.OpenFiles = d.OpenFiles
+	}
+	return l
 }
