@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"tabler1/answer"
 )
@@ -96,6 +97,9 @@ func ReadPredictions(r io.Reader, name string) ([]Prediction, error) {
 		if len(b) == 0 {
 			continue
 		}
+		if err := checkUTF8(name, line, b); err != nil {
+			return nil, err
+		}
 		var rec struct {
 			ID    *string         `json:"id"`
 			Value json.RawMessage `json:"prediction"`
@@ -134,6 +138,28 @@ func LoadPredictions(path string) ([]Prediction, error) {
 	}
 	defer f.Close()
 	return ReadPredictions(f, path)
+}
+
+// checkUTF8 refuses input that is not valid UTF-8, as the table readers
+// do: encoding/json would turn each bad byte into U+FFFD and a prediction
+// would be scored on text nobody wrote. line 0 means b is the whole file.
+func checkUTF8(name string, line int, b []byte) error {
+	if utf8.Valid(b) {
+		return nil
+	}
+	off := 0
+	for off < len(b) {
+		r, n := utf8.DecodeRune(b[off:])
+		if r == utf8.RuneError && n == 1 {
+			break
+		}
+		off += n
+	}
+	if line == 0 {
+		line = 1 + bytes.Count(b[:off], []byte("\n"))
+		off -= bytes.LastIndexByte(b[:off], '\n') + 1
+	}
+	return fmt.Errorf("%s:%d: invalid UTF-8 at byte %d of the line; convert the input to UTF-8", name, line, off)
 }
 
 func checkPredictionValue(v any) error {
@@ -176,6 +202,9 @@ func LoadPredictionsFile(path string) ([]Prediction, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening predictions: %w", err)
 		}
+		if err := checkUTF8(path, 0, b); err != nil {
+			return nil, err
+		}
 		var out []Prediction
 		for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
 			if line == "" {
@@ -189,6 +218,9 @@ func LoadPredictionsFile(path string) ([]Prediction, error) {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("opening predictions: %w", err)
+		}
+		if err := checkUTF8(path, 0, b); err != nil {
+			return nil, err
 		}
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(b, &m); err != nil {

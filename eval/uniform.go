@@ -41,6 +41,9 @@ func ReadJSONL(r io.Reader, name string) ([]Example, error) {
 		if len(b) == 0 {
 			continue
 		}
+		if err := checkUTF8(name, line, b); err != nil {
+			return nil, err
+		}
 		ex, err := parseUniform(b)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
