@@ -42,11 +42,19 @@ type RunConfig struct {
 	Concurrency int     `yaml:"concurrency"`
 	// PreviewRows is how many table rows a prompt shows (default 10).
 	PreviewRows int `yaml:"preview_rows"`
+	// Template is the prompt template: "" (the full prompts of package
+	// rollout) or "compact" (the short prompts of the embedded model's
+	// training). A checkpoint with its run's config.yaml two directories up
+	// defaults to the template and preview rows it was trained with.
+	Template string `yaml:"template"`
 	// SandboxWorkers is the number of Python workers (default: CPUs).
 	SandboxWorkers int `yaml:"sandbox_workers"`
 	// Out is the output directory: cache, report, prediction files.
 	Out string `yaml:"out"`
 }
+
+// TemplateCompact names the compact prompt template of the smoke run.
+const TemplateCompact = "compact"
 
 // LoadRunConfig reads a YAML eval configuration; unknown keys are errors.
 func LoadRunConfig(path string) (RunConfig, error) {
@@ -92,6 +100,9 @@ func (c *RunConfig) Validate() error {
 	if _, err := ParseMode(c.Mode); err != nil {
 		return err
 	}
+	if c.Template != "" && c.Template != TemplateCompact {
+		return fmt.Errorf("unknown template %q: want %q or none (the full prompts)", c.Template, TemplateCompact)
+	}
 	if c.K <= 0 {
 		c.K = 1
 	}
@@ -105,5 +116,5 @@ func (c *RunConfig) Validate() error {
 // values must not reuse the cache.
 func (c *RunConfig) CacheSettings() map[string]any {
 	return map[string]any{"model": c.Model, "mode": c.Mode, "temperature": c.Temperature, "top_p": c.TopP,
-		"max_tokens": c.MaxTokens, "preview_rows": c.PreviewRows, "seed": c.Seed, "chat": c.Chat}
+		"max_tokens": c.MaxTokens, "preview_rows": c.PreviewRows, "template": c.Template, "seed": c.Seed, "chat": c.Chat}
 }
