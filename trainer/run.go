@@ -155,8 +155,15 @@ func (t *Trainer) Run(ctx context.Context, resume bool) error {
 			return err
 		}
 		if ok {
-			if st.ConfigHash != t.state.ConfigHash {
-				return fmt.Errorf("resume: checkpoint %s was written with configuration hash %s, this configuration hashes to %s; resume with the configuration of that run (its config.yaml), or start a new run directory", ckpt, st.ConfigHash, t.state.ConfigHash)
+			changes, err := resumeConfigCheck(ckpt, dir, t.cfg, st)
+			if err != nil {
+				return err
+			}
+			for _, c := range changes {
+				t.log.Info("resume: configuration changed", zap.String("key", c.Key), zap.String("old", c.Old), zap.String("new", c.New))
+				if t.d.Progress != nil {
+					fmt.Fprintf(t.d.Progress, "resume: %s: %s -> %s\n", c.Key, orNone(c.Old), orNone(c.New))
+				}
 			}
 			if len(st.Cursors) != len(t.cfg.Stages) {
 				return fmt.Errorf("resume: checkpoint %s has %d stage cursors, the configuration %d stages", ckpt, len(st.Cursors), len(t.cfg.Stages))
@@ -167,6 +174,7 @@ func (t *Trainer) Run(ctx context.Context, resume bool) error {
 			if err := t.rng.UnmarshalBinary(st.RNG); err != nil {
 				return fmt.Errorf("resume from %s: rng state: %w", ckpt, err)
 			}
+			st.ConfigHash = t.state.ConfigHash // later checkpoints are written under this configuration
 			t.state = st
 			resumeStep = st.Step
 			t.log.Info("resumed", zap.String("checkpoint", ckpt), zap.Int("step", st.Step))
@@ -203,6 +211,9 @@ func (t *Trainer) Run(ctx context.Context, resume bool) error {
 		d, err := SaveCheckpoint(sctx, t.d.Backend, dir, st, t.cfg.Checkpoint.Keep, t.now())
 		if err != nil {
 			return err
+		}
+		if err := writeCheckpointConfig(d, t.cfg); err != nil {
+			return fmt.Errorf("checkpoint at step %d: keeping its configuration: %w", st.Step, err)
 		}
 		lastSaved = t.state.Step
 		t.log.Info("checkpoint", zap.String("dir", d), zap.Int("step", st.Step), zap.String("why", why))
