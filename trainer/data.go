@@ -2,14 +2,17 @@ package trainer
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"tabler1/eval"
 	"tabler1/layouts"
+	"tabler1/rollout"
 )
 
 // evalSplits are the splits benchmarks evaluate on, per benchmark ("*":
@@ -42,7 +45,18 @@ func IsEvalSplit(benchmark, split string) bool {
 // (split "all"), is cut to the train part of the seeded 80/20
 // eval.AITQASplit, whose other 20% is what `tabler1 eval --bench aitqa
 // --split test` scores.
+//
+// A file of `tabler1 distill` records (rollout.SFTRecord: a prompt and the
+// teacher's verified completion) is read as it is: SFT stages train on the
+// prompt and completion verbatim; GRPO stages skip them (no table).
 func LoadSource(src SourceConfig) ([]Item, error) {
+	if src.Benchmark == "" {
+		if ok, err := isDistilled(src.Path); err != nil {
+			return nil, fmt.Errorf("training data %s: %w", src.Path, err)
+		} else if ok {
+			return loadDistilled(src)
+		}
+	}
 	exs, err := loadSourceExamples(src)
 	if err != nil {
 		return nil, fmt.Errorf("training data %s: %w", src.Path, err)
@@ -60,6 +74,86 @@ func LoadSource(src SourceConfig) ([]Item, error) {
 		if src.Limit > 0 && len(items) == src.Limit {
 			break
 		}
+	}
+	if len(items) == 0 {
+		return nil, fmt.Errorf("training data %s: no records", src.Path)
+	}
+	return items, nil
+}
+
+// isDistilled reports whether path is a JSONL file whose first record has
+// the "prompt" and "completion" of a distilled SFT record.
+func isDistilled(path string) (bool, error) {
+	st, err := os.Stat(path)
+	if err != nil || st.IsDir() {
+		return false, nil // the benchmark loaders say what is wrong
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 256<<20)
+	for sc.Scan() {
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var keys map[string]json.RawMessage
+		if json.Unmarshal(b, &keys) != nil {
+			return false, nil
+		}
+		_, p := keys["prompt"]
+		_, c := keys["completion"]
+		return p && c, nil
+	}
+	return false, sc.Err()
+}
+
+// loadDistilled reads `tabler1 distill` output as SFT items.
+func loadDistilled(src SourceConfig) ([]Item, error) {
+	f, err := os.Open(src.Path)
+	if err != nil {
+		return nil, fmt.Errorf("training data: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 256<<20)
+	var items []Item
+	seen := map[string]int{}
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		if !utf8.Valid(b) {
+			return nil, fmt.Errorf("training data %s:%d: invalid UTF-8; convert the input to UTF-8", src.Path, line)
+		}
+		var r rollout.SFTRecord
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("training data %s:%d: not a distilled record: %w", src.Path, line, err)
+		}
+		if r.Prompt == "" || r.Completion == "" {
+			return nil, fmt.Errorf("training data %s:%d: a distilled record needs a prompt and a completion", src.Path, line)
+		}
+		id := r.Bench + ":" + r.QuestionID
+		if r.QuestionID == "" {
+			id = r.ID
+		}
+		if seen[id]++; seen[id] > 1 {
+			id = fmt.Sprintf("%s#%d", id, seen[id]) // several kept samples of one question
+		}
+		items = append(items, Item{ID: id, Source: src.Path, Task: r.Task, Answers: r.Gold, GoldProgram: r.Program,
+			Prompt: r.Prompt, Completion: r.Completion})
+		if src.Limit > 0 && len(items) == src.Limit {
+			break
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("training data %s: %w", src.Path, err)
 	}
 	if len(items) == 0 {
 		return nil, fmt.Errorf("training data %s: no records", src.Path)

@@ -91,7 +91,11 @@ func New(cfg *Config, d Deps) (*Trainer, error) {
 			items := d.Sources[n]
 			if !grpo {
 				// SFT imitates gold programs: only items that have one.
-				items = slices.DeleteFunc(slices.Clone(items), func(it Item) bool { return d.Format.Target(it) == "" })
+				items = slices.DeleteFunc(slices.Clone(items), func(it Item) bool { _, c := sftPair(d.Format, it); return c == "" })
+			} else {
+				// GRPO samples questions over tables: a distilled record
+				// (a prompt and a completion) is SFT data.
+				items = slices.DeleteFunc(slices.Clone(items), func(it Item) bool { return it.Completion != "" && it.Table == nil })
 			}
 			srcs = append(srcs, items)
 		}
