@@ -18,7 +18,9 @@ var docFlag = regexp.MustCompile(`^--[a-z][a-z0-9-]*`)
 func docFlagUses(line string, cmds map[string]command) [][3]string {
 	var out [][3]string
 	cmd, sub := "", ""
-	toks := strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' || r == '`' || r == '(' || r == ')' || r == '|' || r == ',' })
+	toks := strings.FieldsFunc(line, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '`' || r == '(' || r == ')' || r == '|' || r == ','
+	})
 	for i, tok := range toks {
 		if _, ok := cmds[tok]; ok && (i == 0 || strings.HasSuffix(toks[i-1], "tabler1") || strings.Contains(line, "`"+tok+" --")) {
 			cmd, sub = tok, ""
