@@ -200,3 +200,47 @@ func TestCompactPrompterFits(t *testing.T) {
 		}
 	}
 }
+
+// configs/eval-smoke.yaml runs as written from the repository root, on a
+// smoke-sized checkpoint in a run directory laid out as training writes it
+// (checkpoints/latest, config.yaml).
+func TestEvalSmokeConfigAsWritten(t *testing.T) {
+	sharedDataDir(t)
+	distillNeedsPandas(t)
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := t.TempDir()
+	m, err := model.New(model.Config{Layers: 2, Width: 64, Heads: 4, MLP: 256, Context: 512}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Save(filepath.Join(run, "checkpoints", "step-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("step-1", filepath.Join(run, "checkpoints", "latest")); err != nil {
+		t.Fatal(err)
+	}
+	smoke, err := os.ReadFile(filepath.Join(root, "configs", "smoke.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(run, "config.yaml"), smoke, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	out := filepath.Join(run, "eval")
+	code, stdout, stderr := runCmd(t, "eval", "--config", "configs/eval-smoke.yaml", "--checkpoint", filepath.Join(run, "checkpoints", "latest"),
+		"--bench", "wtq,tabfact", "--limit", "2", "--out", out)
+	if code != 0 {
+		t.Fatalf("eval --config configs/eval-smoke.yaml: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "wtq        n=2") || !strings.Contains(stdout, "tabfact    n=2") {
+		t.Errorf("stdout %q", stdout)
+	}
+	meta, err := os.ReadFile(filepath.Join(out, eval.CacheMetaFile))
+	if err != nil || !strings.Contains(string(meta), `"template":"compact"`) || !strings.Contains(string(meta), `"max_tokens":512`) {
+		t.Errorf("eval settings %s (%v): want the compact template and max_tokens 512", meta, err)
+	}
+}
