@@ -133,7 +133,7 @@ func TestStreamGoOpenAIClient(t *testing.T) {
 	cfg := openai.DefaultConfig("")
 	cfg.BaseURL = hs.URL + "/v1"
 	c := openai.NewClientWithConfig(cfg)
-	st, err := c.CreateChatCompletionStream(context.Background(), openai.ChatCompletionRequest{Model: "tiny", MaxTokens: 12,
+	st, err := c.CreateChatCompletionStream(context.Background(), openai.ChatCompletionRequest{Model: "tiny", MaxCompletionTokens: 12,
 		Messages: []openai.ChatCompletionMessage{{Role: "user", Content: "hi"}}, StreamOptions: &openai.StreamOptions{IncludeUsage: true}})
 	if err != nil {
 		t.Fatal(err)
