@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"tabler1/answer"
+	"tabler1/layouts"
 )
 
 // Prediction is a model's answer to one example. Value is the answer as
@@ -141,25 +141,10 @@ func LoadPredictions(path string) ([]Prediction, error) {
 }
 
 // checkUTF8 refuses input that is not valid UTF-8, as the table readers
-// do: encoding/json would turn each bad byte into U+FFFD and a prediction
-// would be scored on text nobody wrote. line 0 means b is the whole file.
+// do: a prediction would be scored on text nobody wrote. line 0 means b is
+// the whole file.
 func checkUTF8(name string, line int, b []byte) error {
-	if utf8.Valid(b) {
-		return nil
-	}
-	off := 0
-	for off < len(b) {
-		r, n := utf8.DecodeRune(b[off:])
-		if r == utf8.RuneError && n == 1 {
-			break
-		}
-		off += n
-	}
-	if line == 0 {
-		line = 1 + bytes.Count(b[:off], []byte("\n"))
-		off -= bytes.LastIndexByte(b[:off], '\n') + 1
-	}
-	return fmt.Errorf("%s:%d: invalid UTF-8 at byte %d of the line; convert the input to UTF-8", name, line, off)
+	return layouts.CheckUTF8(name, max(line, 1), b)
 }
 
 func checkPredictionValue(v any) error {

@@ -61,7 +61,7 @@ func TestNonUTF8Refused(t *testing.T) {
 		!strings.Contains(err.Error(), "d.jsonl:1: invalid UTF-8") {
 		t.Errorf("ReadJSONL: %v, want d.jsonl:1: invalid UTF-8", err)
 	}
-	if err := checkUTF8("f.tsv", 0, []byte("a\tb\nc\t\xff\n")); err == nil || !strings.Contains(err.Error(), "f.tsv:2: invalid UTF-8 at byte 2") {
-		t.Errorf("checkUTF8: %v, want f.tsv:2 byte 2", err)
+	if err := checkUTF8("f.tsv", 0, []byte("a\tb\nc\t\xff\n")); err == nil || !strings.Contains(err.Error(), "f.tsv:2: invalid UTF-8 at byte 6") {
+		t.Errorf("checkUTF8: %v, want f.tsv:2 byte 6", err)
 	}
 }

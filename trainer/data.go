@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"strings"
-	"unicode/utf8"
 
 	"tabler1/eval"
 	"tabler1/layouts"
@@ -51,10 +50,8 @@ func IsEvalSplit(benchmark, split string) bool {
 // prompt and completion verbatim; GRPO stages skip them (no table).
 func LoadSource(src SourceConfig) ([]Item, error) {
 	if src.Benchmark == "" {
-		if ok, err := isDistilled(src.Path); err != nil {
-			return nil, fmt.Errorf("training data %s: %w", src.Path, err)
-		} else if ok {
-			return loadDistilled(src)
+		if items, ok, err := loadDistilled(src); ok || err != nil {
+			return items, err
 		}
 	}
 	exs, err := loadSourceExamples(src)
@@ -81,46 +78,20 @@ func LoadSource(src SourceConfig) ([]Item, error) {
 	return items, nil
 }
 
-// isDistilled reports whether path is a JSONL file whose first record has
-// the "prompt" and "completion" of a distilled SFT record.
-func isDistilled(path string) (bool, error) {
-	st, err := os.Stat(path)
-	if err != nil || st.IsDir() {
-		return false, nil // the benchmark loaders say what is wrong
+// loadDistilled reads a file of `tabler1 distill` records as SFT items;
+// ok is false when path is not one (a directory, or a JSONL file whose
+// first record has no "prompt" and "completion"): a benchmark file.
+func loadDistilled(src SourceConfig) (items []Item, ok bool, err error) {
+	if st, err := os.Stat(src.Path); err != nil || st.IsDir() {
+		return nil, false, nil // the benchmark loaders say what is wrong
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 256<<20)
-	for sc.Scan() {
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
-		var keys map[string]json.RawMessage
-		if json.Unmarshal(b, &keys) != nil {
-			return false, nil
-		}
-		_, p := keys["prompt"]
-		_, c := keys["completion"]
-		return p && c, nil
-	}
-	return false, sc.Err()
-}
-
-// loadDistilled reads `tabler1 distill` output as SFT items.
-func loadDistilled(src SourceConfig) ([]Item, error) {
 	f, err := os.Open(src.Path)
 	if err != nil {
-		return nil, fmt.Errorf("training data: %w", err)
+		return nil, false, fmt.Errorf("training data: %w", err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 256<<20)
-	var items []Item
 	seen := map[string]int{}
 	line := 0
 	for sc.Scan() {
@@ -129,15 +100,27 @@ func loadDistilled(src SourceConfig) ([]Item, error) {
 		if len(b) == 0 {
 			continue
 		}
-		if !utf8.Valid(b) {
-			return nil, fmt.Errorf("training data %s:%d: invalid UTF-8; convert the input to UTF-8", src.Path, line)
+		if len(items) == 0 && !ok {
+			var keys map[string]json.RawMessage
+			if json.Unmarshal(b, &keys) != nil {
+				return nil, false, nil
+			}
+			_, p := keys["prompt"]
+			_, c := keys["completion"]
+			if !p || !c {
+				return nil, false, nil
+			}
+			ok = true
+		}
+		if err := layouts.CheckUTF8("training data "+src.Path, line, b); err != nil {
+			return nil, true, err
 		}
 		var r rollout.SFTRecord
 		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("training data %s:%d: not a distilled record: %w", src.Path, line, err)
+			return nil, true, fmt.Errorf("training data %s:%d: not a distilled record: %w", src.Path, line, err)
 		}
 		if r.Prompt == "" || r.Completion == "" {
-			return nil, fmt.Errorf("training data %s:%d: a distilled record needs a prompt and a completion", src.Path, line)
+			return nil, true, fmt.Errorf("training data %s:%d: a distilled record needs a prompt and a completion", src.Path, line)
 		}
 		id := r.Bench + ":" + r.QuestionID
 		if r.QuestionID == "" {
@@ -153,12 +136,12 @@ func loadDistilled(src SourceConfig) ([]Item, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("training data %s: %w", src.Path, err)
+		return nil, ok, fmt.Errorf("training data %s: %w", src.Path, err)
 	}
-	if len(items) == 0 {
-		return nil, fmt.Errorf("training data %s: no records", src.Path)
+	if ok && len(items) == 0 {
+		return nil, true, fmt.Errorf("training data %s: no records", src.Path)
 	}
-	return items, nil
+	return items, ok, nil
 }
 
 // trainSplits are the paper's training splits, per benchmark.

@@ -47,3 +47,23 @@ func TestLoadSourceDistilled(t *testing.T) {
 		})
 	}
 }
+
+// LoadSource never panics on a file that looks distilled, and every item
+// it returns has a prompt and a completion.
+func FuzzLoadDistilled(f *testing.F) {
+	f.Add([]byte(`{"id":"u1","question_id":"q1","bench":"wtq","prompt":"P","completion":"C"}` + "\n"))
+	f.Add([]byte(`{"prompt":"P","completion":"C"}` + "\n{\"prompt\":1}\n"))
+	f.Add([]byte("{\"prompt\":\"\xff\",\"completion\":\"C\"}\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(t.TempDir(), "d.jsonl")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		items, _, err := loadDistilled(SourceConfig{Path: p})
+		for _, it := range items {
+			if err == nil && (it.Prompt == "" || it.Completion == "") {
+				t.Fatalf("item %+v without a prompt or completion", it)
+			}
+		}
+	})
+}
