@@ -71,6 +71,36 @@ func pieces(text string) []string {
 	return out
 }
 
+// streamChunk is one event of a stream: a chunk of the response's choices
+// (completionChunkChoice or chatChunkChoice) or, last and only when
+// stream_options.include_usage is set, no choice and the request's usage.
+type streamChunk struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	Model   string `json:"model"`
+	Choices []any  `json:"choices"`
+	Usage   *usage `json:"usage,omitempty"`
+}
+
+// stream writes one chunk per choice delta, then the usage chunk when
+// asked, then [DONE].
+func stream(w http.ResponseWriter, head streamChunk, deltas []any, u usage, includeUsage bool) {
+	sse := newSSE(w)
+	for _, d := range deltas {
+		c := head
+		c.Choices = []any{d}
+		sse.send(c)
+	}
+	if includeUsage {
+		c := head
+		c.Choices = []any{}
+		c.Usage = &u
+		sse.send(c)
+	}
+	sse.done()
+}
+
 type completionChunkChoice struct {
 	Index        int     `json:"index"`
 	Text         string  `json:"text"`
@@ -78,37 +108,18 @@ type completionChunkChoice struct {
 	FinishReason *string `json:"finish_reason"`
 }
 
-type completionChunk struct {
-	ID      string                  `json:"id"`
-	Object  string                  `json:"object"`
-	Created int64                   `json:"created"`
-	Model   string                  `json:"model"`
-	Choices []completionChunkChoice `json:"choices"`
-	// Usage is null on every chunk but the last one, which has no choices
-	// and the request's usage, when stream_options.include_usage is set.
-	Usage *usage `json:"usage,omitempty"`
-}
-
 // streamCompletion writes resp as /v1/completions streams it.
 func streamCompletion(w http.ResponseWriter, resp completionResponse, includeUsage bool) {
-	sse := newSSE(w)
-	chunk := func(choices []completionChunkChoice) completionChunk {
-		return completionChunk{ID: resp.ID, Object: "text_completion", Created: resp.Created, Model: resp.Model, Choices: choices}
-	}
+	var deltas []any
 	for _, ch := range resp.Choices {
 		for _, p := range pieces(ch.Text) {
-			sse.send(chunk([]completionChunkChoice{{Index: ch.Index, Text: p}}))
+			deltas = append(deltas, completionChunkChoice{Index: ch.Index, Text: p})
 		}
 		finish := ch.FinishReason
-		sse.send(chunk([]completionChunkChoice{{Index: ch.Index, FinishReason: &finish}}))
+		deltas = append(deltas, completionChunkChoice{Index: ch.Index, FinishReason: &finish})
 	}
-	if includeUsage {
-		last := chunk([]completionChunkChoice{})
-		u := resp.Usage
-		last.Usage = &u
-		sse.send(last)
-	}
-	sse.done()
+	head := streamChunk{ID: resp.ID, Object: "text_completion", Created: resp.Created, Model: resp.Model}
+	stream(w, head, deltas, resp.Usage, includeUsage)
 }
 
 type chatDelta struct {
@@ -123,36 +134,19 @@ type chatChunkChoice struct {
 	FinishReason *string   `json:"finish_reason"`
 }
 
-type chatChunk struct {
-	ID      string            `json:"id"`
-	Object  string            `json:"object"`
-	Created int64             `json:"created"`
-	Model   string            `json:"model"`
-	Choices []chatChunkChoice `json:"choices"`
-	Usage   *usage            `json:"usage,omitempty"`
-}
-
 // streamChat writes resp as /v1/chat/completions streams it: a first delta
 // with the role, then the content, then an empty delta with the finish
 // reason.
 func streamChat(w http.ResponseWriter, resp chatResponse, includeUsage bool) {
-	sse := newSSE(w)
-	chunk := func(choices []chatChunkChoice) chatChunk {
-		return chatChunk{ID: resp.ID, Object: "chat.completion.chunk", Created: resp.Created, Model: resp.Model, Choices: choices}
-	}
+	var deltas []any
 	for _, ch := range resp.Choices {
-		sse.send(chunk([]chatChunkChoice{{Index: ch.Index, Delta: chatDelta{Role: ch.Message.Role}}}))
+		deltas = append(deltas, chatChunkChoice{Index: ch.Index, Delta: chatDelta{Role: ch.Message.Role}})
 		for _, p := range pieces(ch.Message.Content) {
-			sse.send(chunk([]chatChunkChoice{{Index: ch.Index, Delta: chatDelta{Content: p}}}))
+			deltas = append(deltas, chatChunkChoice{Index: ch.Index, Delta: chatDelta{Content: p}})
 		}
 		finish := ch.FinishReason
-		sse.send(chunk([]chatChunkChoice{{Index: ch.Index, FinishReason: &finish}}))
+		deltas = append(deltas, chatChunkChoice{Index: ch.Index, FinishReason: &finish})
 	}
-	if includeUsage {
-		last := chunk([]chatChunkChoice{})
-		u := resp.Usage
-		last.Usage = &u
-		sse.send(last)
-	}
-	sse.done()
+	head := streamChunk{ID: resp.ID, Object: "chat.completion.chunk", Created: resp.Created, Model: resp.Model}
+	stream(w, head, deltas, resp.Usage, includeUsage)
 }
