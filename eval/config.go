@@ -113,8 +113,9 @@ func (c *RunConfig) Validate() error {
 }
 
 // CacheSettings are what a cached sample depends on: a rerun with other
-// values must not reuse the cache.
+// values must not reuse the cache. Checkpoint should be resolved (no
+// checkpoints/latest link): another checkpoint answers otherwise.
 func (c *RunConfig) CacheSettings() map[string]any {
 	return map[string]any{"model": c.Model, "mode": c.Mode, "temperature": c.Temperature, "top_p": c.TopP,
-		"max_tokens": c.MaxTokens, "preview_rows": c.PreviewRows, "template": c.Template, "seed": c.Seed, "chat": c.Chat}
+		"max_tokens": c.MaxTokens, "preview_rows": c.PreviewRows, "template": c.Template, "checkpoint": c.Checkpoint, "seed": c.Seed, "chat": c.Chat}
 }

@@ -97,6 +97,11 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 		if len(rc.Endpoints) > 0 {
 			return usageError{"the configuration names both endpoints and a checkpoint: keep one"}
 		}
+		// checkpoints/latest moves on: the cache must name the checkpoint
+		// it holds the answers of.
+		if real, err := filepath.EvalSymlinks(rc.Checkpoint); err == nil {
+			rc.Checkpoint = real
+		}
 		url, name, context, stop, err := serveCheckpoint(ctx, rc.Checkpoint, rc.Model)
 		if err != nil {
 			return err

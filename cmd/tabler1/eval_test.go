@@ -169,11 +169,27 @@ func TestEvalCheckpointTrainedPrompts(t *testing.T) {
 		t.Errorf("samples.jsonl: %v, %q; want 3 answered samples", err, b)
 	}
 	meta, err := os.ReadFile(filepath.Join(out, eval.CacheMetaFile))
-	want := []string{`"template":"compact"`, `"preview_rows":4`, fmt.Sprintf(`"max_tokens":%d`, model.SmokeConfig().Context)}
+	want := []string{`"template":"compact"`, `"preview_rows":4`, fmt.Sprintf(`"max_tokens":%d`, model.SmokeConfig().Context), "step-3"}
 	for _, w := range want {
 		if err != nil || !strings.Contains(string(meta), w) {
 			t.Errorf("eval settings %s (%v): want %s", meta, err, w)
 		}
+	}
+	// When latest moves to a newer checkpoint, the cached answers of the
+	// old one are not reused.
+	if err := m.Save(filepath.Join(run, "checkpoints", "step-4")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(run, "checkpoints", "latest")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("step-4", filepath.Join(run, "checkpoints", "latest")); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCmd(t, "eval", "--checkpoint", filepath.Join(run, "checkpoints", "latest"), "--bench", "wtq",
+		"--data", filepath.Join(d, "wtq.dev.jsonl"), "--mode", "text", "--limit", "3", "--out", out)
+	if code == 0 || !strings.Contains(stderr, "other settings") {
+		t.Errorf("eval of a newer checkpoint into the same --out: exit %d, %q; want a refusal", code, stderr)
 	}
 }
 
