@@ -24,15 +24,19 @@ type ConfigChange struct {
 	Key      string // the YAML path, e.g. stages[1].steps
 	Old, New string // the values as YAML scalars; "" for absent
 	// Allowed says whether a resume may take the change (see
-	// [ResumableKeys]); Why says why not.
+	// [ResumableKeys]); Why says why not, where more than that the key is
+	// not one of them.
 	Allowed bool
 	Why     string
 }
 
 func (c ConfigChange) String() string {
 	mark := "ok"
-	if !c.Allowed {
+	switch {
+	case !c.Allowed && c.Why != "":
 		mark = "refused: " + c.Why
+	case !c.Allowed:
+		mark = "refused"
 	}
 	return fmt.Sprintf("  %s: %s -> %s  (%s)", c.Key, orNone(c.Old), orNone(c.New), mark)
 }
@@ -108,7 +112,7 @@ func resumable(key string, cur *Config, st State) (bool, string) {
 		}
 		return true, ""
 	}
-	return false, "not one of the keys a resume may change (" + ResumableKeys + ")"
+	return false, "" // not a key a resume may change; the error lists those
 }
 
 // flattenConfig writes the hashed part of c as "path: value" pairs.

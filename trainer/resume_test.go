@@ -128,7 +128,7 @@ func TestResumeRefusesOtherConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Run(context.Background(), true); err == nil || !strings.Contains(err.Error(), "seed: 11 -> 12  (refused") {
+	if err := tr.Run(context.Background(), true); err == nil || !strings.Contains(err.Error(), "seed: 11 -> 12  (refused)") {
 		t.Errorf("resume under another configuration: %v", err)
 	}
 }
@@ -150,7 +150,7 @@ func TestResumeExtends(t *testing.T) {
 		{"finished stage", 7, edit("steps: 4", "steps: 5"), []string{"stages[0].steps: 4 -> 5  (refused: stage 0 is finished)"}, 0},
 		{"current stage below its steps done", 10, edit("steps: 6", "steps: 4"), []string{"stages[1].steps: 6 -> 4  (refused: stage 1 has done 5 steps already"}, 0},
 		{"learning signal", 4, edit("batch_size: 2", "batch_size: 3", "steps: 6", "steps: 7"),
-			[]string{"stages[1].batch_size: 2 -> 3  (refused: not one of the keys", "stages[1].steps: 6 -> 7  (ok)"}, 0},
+			[]string{"stages[1].batch_size: 2 -> 3  (refused)", "stages[1].steps: 6 -> 7  (ok)"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
