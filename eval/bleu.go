@@ -6,6 +6,12 @@ import (
 	"strings"
 )
 
+// fetaqaBenchmark is FeTaQA: free-form answers, one text per example.
+var fetaqaBenchmark = Benchmark{
+	Name:   FeTaQA,
+	Native: loadFeTaQA, Scorer: fetaqaScorer{}, Predict: textPrediction,
+}
+
 // sacreBLEU's default corpus BLEU: tokenizer 13a, up to 4-grams, exp
 // smoothing, case-sensitive, one reference per segment, score 0-100.
 
@@ -122,16 +128,16 @@ func abs(x int) int {
 
 type fetaqaScorer struct{}
 
-func (fetaqaScorer) score(ex *Example, p Prediction) Outcome {
+func (fetaqaScorer) Score(ex *Example, p Prediction) Outcome {
 	ref := strings.Join(ex.Answer, " ")
 	pred := strings.Join(p.Items(), " ")
 	rl := rougeL(strings.TrimSpace(ref), strings.TrimSpace(pred))
 	return Outcome{Correct: rl >= 0.5, Score: rl, Metrics: map[string]float64{"rouge_l": rl}}
 }
 
-// summarize adds corpus BLEU ("bleu", 0-100) to the means.
-func (fetaqaScorer) summarize(scored []Scored) Metrics {
-	m := meanSummary(scored)
+// Summarize adds corpus BLEU ("bleu", 0-100) to the means.
+func (fetaqaScorer) Summarize(scored []Scored) Metrics {
+	m := MeanSummary(scored)
 	hyps := make([]string, len(scored))
 	refs := make([]string, len(scored))
 	for i, s := range scored {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -51,10 +52,27 @@ type RunConfig struct {
 	SandboxWorkers int `yaml:"sandbox_workers"`
 	// Out is the output directory: cache, report, prediction files.
 	Out string `yaml:"out"`
+	// RequestTimeout bounds one attempt of a request (default 5m) and
+	// StallTimeout how long no endpoint may answer while requests wait
+	// before the eval stops (default 10m, at least RequestTimeout).
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	StallTimeout   time.Duration `yaml:"stall_timeout"`
+	// HealthTimeout bounds the check, before any request, that every
+	// endpoint answers GET /v1/models (default 10s).
+	HealthTimeout time.Duration `yaml:"health_timeout"`
+	// MaxFailedRequests is the share of samples whose request failed
+	// (request_error, request_rejected) above which the eval exits
+	// non-zero after writing its report (default 0.1; 1 never fails).
+	MaxFailedRequests float64 `yaml:"max_failed_requests"`
 }
 
 // TemplateCompact names the compact prompt template of the smoke run.
 const TemplateCompact = "compact"
+
+// DefaultMaxFailedRequests is max_failed_requests when unset: the share of
+// failed requests above which a command that queries a model (eval,
+// distill) fails.
+const DefaultMaxFailedRequests = 0.1
 
 // LoadRunConfig reads a YAML eval configuration; unknown keys are errors.
 func LoadRunConfig(path string) (RunConfig, error) {
@@ -85,14 +103,12 @@ func (c *RunConfig) Validate() error {
 	if c.Out == "" {
 		return fmt.Errorf("no output directory: give --out DIR")
 	}
-	if len(c.Benchmarks) == 0 {
-		c.Benchmarks = []string{WTQ, TabFact, HiTab, AITQA}
+	benches, err := ParseBenchmarks(strings.Join(c.Benchmarks, ","))
+	if err != nil {
+		return err
 	}
-	for i, b := range c.Benchmarks {
-		c.Benchmarks[i] = strings.TrimSpace(b)
-		if !KnownBenchmark(c.Benchmarks[i]) {
-			return fmt.Errorf("unknown benchmark %q: want one of %v", b, Benchmarks())
-		}
+	if c.Benchmarks = benches; len(benches) == 0 {
+		c.Benchmarks = PaperBenchmarks()
 	}
 	if c.Mode == "" {
 		c.Mode = string(ModeMixed)
@@ -108,6 +124,18 @@ func (c *RunConfig) Validate() error {
 	}
 	if c.K > 1 && c.Temperature <= 0 {
 		return fmt.Errorf("k = %d samples need sampling: set a temperature > 0 (greedy decoding repeats one answer)", c.K)
+	}
+	if c.HealthTimeout <= 0 {
+		c.HealthTimeout = 10 * time.Second
+	}
+	if c.MaxFailedRequests == 0 {
+		c.MaxFailedRequests = DefaultMaxFailedRequests
+	}
+	if c.MaxFailedRequests < 0 || c.MaxFailedRequests > 1 {
+		return fmt.Errorf("max_failed_requests is %g: want a share in (0, 1] (1: never fail for failed requests)", c.MaxFailedRequests)
+	}
+	if c.RequestTimeout < 0 || c.StallTimeout < 0 {
+		return fmt.Errorf("request_timeout and stall_timeout must not be negative (0: the defaults, 5m and 10m)")
 	}
 	return nil
 }

@@ -36,13 +36,29 @@
 //     FactChecking, NumericalReasoning and DataAnalysis (Visualization is not
 //     scored: its answers are test code).
 //   - tatqa: tatqa_eval's EM, F1 and scale score; accuracy is EM. A falsy
-//     prediction (null, "", [], 0) scores 0, as in the official code.
+//     prediction (null, "", [], 0) scores 0, as in the official code. F1 is
+//     the token-set overlap even where the prediction lacks the gold's
+//     numbers: TAT-QA's metric drops DROP's number-match rule.
 //   - fetaqa: corpus sacreBLEU (13a tokeniser, exp smoothing, case-sensitive,
 //     0-100 scale), which follows sacrebleu's algorithm exactly but has not been
 //     run against sacrebleu itself here, and ROUGE-L as the mean of per-example
 //     F-measures (an approximation of HF's bootstrap "mid"). accuracy is that
 //     ROUGE-L mean, so that FeTaQA has a per-example score like the others.
 //     METEOR, BERTScore and BLEURT are not computed.
+//
+// # The benchmark table
+//
+// Every benchmark is one [Benchmark] row: its name, whether it is one of
+// the paper's four, its prompt task, default test and train splits, its
+// evaluation splits (training on them is refused), its native loader, its
+// one-file train/test cut (AIT-QA), its [Scorer], its prediction shape and
+// its official prediction format. Loading, scoring, prompts, the trainer's
+// data sources and the command line's benchmark names all read the table
+// ([Benchmarks], [PaperBenchmarks], [ParseBenchmarks],
+// [DefaultSplit], [TrainSplit], [IsEvalSplit], [PromptQuestion],
+// [PredictionFor]). A new benchmark is one file with its row, loader and
+// scorer, plus its entry in the builtin list; one defined outside the
+// package is added with [Register] (cmd/tabler1/toybench_test.go does).
 //
 // # Data
 //

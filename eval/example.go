@@ -21,21 +21,6 @@ const (
 	TATQA      = "tatqa"
 )
 
-// Benchmarks lists every benchmark eval knows, the paper's four first.
-func Benchmarks() []string {
-	return []string{WTQ, TabFact, HiTab, AITQA, FeTaQA, TableBench, TATQA}
-}
-
-// KnownBenchmark reports whether name is one of [Benchmarks].
-func KnownBenchmark(name string) bool {
-	for _, b := range Benchmarks() {
-		if b == name {
-			return true
-		}
-	}
-	return false
-}
-
 // Example is one benchmark question with its table and gold answer, as read
 // from the uniform JSONL or from a benchmark's native files.
 type Example struct {

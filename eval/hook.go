@@ -62,7 +62,7 @@ func NewHook(hc HookConfig, exec sandbox.Executor, logger *zap.Logger) (*Hook, e
 	}
 	benches := hc.Benchmarks
 	if len(benches) == 0 {
-		benches = []string{WTQ, TabFact, HiTab, AITQA}
+		benches = PaperBenchmarks()
 		if st, err := os.Stat(hc.Data); hc.Every > 0 && err == nil && !st.IsDir() {
 			all, err := LoadJSONL(hc.Data)
 			if err != nil {
@@ -80,15 +80,9 @@ func NewHook(hc HookConfig, exec sandbox.Executor, logger *zap.Logger) (*Hook, e
 		if hc.Data == "" {
 			return nil, fmt.Errorf("eval hook: no data: set eval.data to a uniform JSONL file or a directory")
 		}
-		for _, b := range benches {
-			if !KnownBenchmark(b) {
-				return nil, fmt.Errorf("eval hook: unknown benchmark %q: want one of %v", b, Benchmarks())
-			}
-			all, err := LoadData(b, hc.Data, hc.Split)
-			if err != nil {
-				return nil, fmt.Errorf("eval hook: %w", err)
-			}
-			exs = append(exs, SeededSubset(all, subset, hc.Seed)...)
+		var err error
+		if exs, err = LoadBenchmarks(benches, hc.Data, hc.Split, subset, hc.Seed); err != nil {
+			return nil, fmt.Errorf("eval hook: %w", err)
 		}
 	}
 	cfg := Config{Mode: mode, MaxTokens: hc.MaxTokens, Concurrency: hc.Concurrency, Executor: exec, Logger: logger}

@@ -10,21 +10,44 @@ import (
 // the records of bench are kept), or a directory holding the benchmark's
 // native files (read with LoadNative and split). A directory that holds
 // <bench>.<anything>.jsonl files instead is read as uniform JSONL:
-// <bench>.<split>.jsonl when split is given, else every such file. AIT-QA
-// has a single file: its split "train" or "test" is the seeded 80/20
-// AITQASplit that training and evaluation share.
+// <bench>.<split>.jsonl when split is given, else every such file. A
+// benchmark that ships one file (AIT-QA) reads it whole for the split
+// "train" or "test" and keeps that part by its Split (for AIT-QA the
+// seeded 80/20 AITQASplit that training and evaluation share).
 func LoadData(bench, path, split string) ([]Example, error) {
-	exs, err := loadData(bench, path, split)
-	if err != nil || bench != AITQA {
-		return exs, err
+	b, err := lookup(bench)
+	if err != nil {
+		return nil, err
 	}
-	return applyAITQASplit(exs, split), nil
+	if b.Split == nil || (split != "train" && split != "test") {
+		return loadData(bench, path, split)
+	}
+	exs, err := loadData(bench, path, "")
+	if err != nil {
+		return nil, err
+	}
+	return b.Split(exs, split), nil
+}
+
+// LoadBenchmarks loads each named benchmark from path with LoadData and
+// keeps a SeededSubset of n examples of each (n <= 0: all), in the order
+// of benches.
+func LoadBenchmarks(benches []string, path, split string, n int, seed uint64) ([]Example, error) {
+	var out []Example
+	for _, b := range benches {
+		exs, err := LoadData(b, path, split)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			exs = SeededSubset(exs, n, seed)
+		}
+		out = append(out, exs...)
+	}
+	return out, nil
 }
 
 func loadData(bench, path, split string) ([]Example, error) {
-	if bench == AITQA && (split == "train" || split == "test") {
-		split = "" // AIT-QA has one file; its train/test split is AITQASplit
-	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("benchmark data: %w", err)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"tabler1/answer"
 	"tabler1/layouts"
@@ -21,51 +20,21 @@ import (
 // HiTab/FeTaQA "dev"/"test"/"train", TAT-QA "dev"/"test_gold"/"train"; AIT-QA and TableBench have one
 // file and ignore it.
 func LoadNative(bench, root, split string) ([]Example, error) {
+	b, err := lookup(bench)
+	if err != nil {
+		return nil, err
+	}
+	if b.Native == nil {
+		return nil, fmt.Errorf("benchmark %q has no native loader: give its data as uniform JSONL", bench)
+	}
 	if split == "" {
 		split = DefaultSplit(bench)
 	}
-	var (
-		exs []Example
-		err error
-	)
-	switch bench {
-	case WTQ:
-		exs, err = loadWTQ(root, split)
-	case TabFact:
-		exs, err = loadTabFact(root, split)
-	case HiTab:
-		exs, err = loadHiTab(root, split)
-	case AITQA:
-		exs, err = loadAITQA(root)
-	case FeTaQA:
-		exs, err = loadFeTaQA(root, split)
-	case TableBench:
-		exs, err = loadTableBench(root)
-	case TATQA:
-		exs, err = loadTATQA(root, split)
-	default:
-		return nil, fmt.Errorf("unknown benchmark %q: want one of %v", bench, Benchmarks())
-	}
+	exs, err := b.Native(root, split)
 	if err != nil {
 		return nil, fmt.Errorf("loading %s (%s) from %s: %w", bench, split, root, err)
 	}
 	return exs, nil
-}
-
-// DefaultSplit is the split a benchmark is evaluated on by default: the
-// official test split where one has labels here.
-func DefaultSplit(bench string) string {
-	switch bench {
-	case WTQ:
-		return "pristine-unseen-tables"
-	case TabFact, TableBench:
-		return "test"
-	case AITQA:
-		return "all"
-	case TATQA:
-		return "test_gold" // tatqa_dataset_test.json has no answers
-	}
-	return "test"
 }
 
 // tableOf converts a uniform table object through layouts.UniformTable, as
@@ -89,24 +58,26 @@ func readJSONFile(path string) (any, error) {
 
 // readJSONLFile decodes each non-blank line of a JSONL file into an object.
 func readJSONLFile(path string) ([]map[string]any, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
 	var out []map[string]any
-	for i, line := range strings.Split(string(b), "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		v, err := decodeAny([]byte(line))
+	err = eachJSONLine(f, path, func(b []byte) error {
+		v, err := decodeAny(b)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, i+1, err)
+			return err
 		}
 		m, ok := v.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("%s:%d: not a JSON object", path, i+1)
+			return fmt.Errorf("not a JSON object")
 		}
 		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -15,7 +15,7 @@ import (
 // (id<TAB>item<TAB>item, for evaluator.py), tatqa.predictions.json
 // ({uid: [answer, scale]}, for tatqa_eval.py), tabfact.predictions.json
 // ({id: label}, unparseable verdicts left out) and hitab.predictions.jsonl
-// ({"id", "answer"}).
+// ({"id", "answer"}): each benchmark's Official writer.
 func WritePredictionFiles(dir string, samples []Sample) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("writing predictions: %w", err)
@@ -36,58 +36,70 @@ func WritePredictionFiles(dir string, samples []Sample) error {
 		if err := writeWith(filepath.Join(dir, bench+".predictions.jsonl"), func(f *os.File) error { return WritePredictions(f, preds) }); err != nil {
 			return err
 		}
-		var err error
-		switch bench {
-		case WTQ:
-			err = writeWith(filepath.Join(dir, "wtq.predictions.tsv"), func(f *os.File) error {
-				var b strings.Builder
-				for _, p := range preds {
-					b.WriteString(tsvField(p.ID))
-					for _, it := range p.Items() {
-						b.WriteString("\t" + tsvField(it))
-					}
-					b.WriteString("\n")
-				}
-				_, err := f.WriteString(b.String())
+		if b, ok := row(bench); ok && b.Official != nil {
+			if err := b.Official(dir, preds); err != nil {
 				return err
-			})
-		case TATQA:
-			m := map[string][2]any{}
-			for _, p := range preds {
-				m[p.ID] = [2]any{p.Value, p.Scale}
 			}
-			err = writeJSONFile(filepath.Join(dir, "tatqa.predictions.json"), m)
-		case TabFact:
-			m := map[string]int{}
-			for _, p := range preds {
-				if items := p.Items(); len(items) == 1 {
-					if l, ok := TabFactLabel(items[0]); ok {
-						m[p.ID] = l
-					}
-				}
-			}
-			err = writeJSONFile(filepath.Join(dir, "tabfact.predictions.json"), m)
-		case HiTab:
-			err = writeWith(filepath.Join(dir, "hitab.predictions.jsonl"), func(f *os.File) error {
-				enc := json.NewEncoder(f)
-				enc.SetEscapeHTML(false)
-				for _, p := range preds {
-					v := p.Value
-					if v == nil {
-						v = []any{}
-					}
-					if err := enc.Encode(map[string]any{"id": p.ID, "answer": v}); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		}
-		if err != nil {
-			return err
 		}
 	}
 	return nil
+}
+
+// writeWTQOfficial writes wtq.predictions.tsv for evaluator.py.
+func writeWTQOfficial(dir string, preds []Prediction) error {
+	return writeWith(filepath.Join(dir, "wtq.predictions.tsv"), func(f *os.File) error {
+		var b strings.Builder
+		for _, p := range preds {
+			b.WriteString(tsvField(p.ID))
+			for _, it := range p.Items() {
+				b.WriteString("\t" + tsvField(it))
+			}
+			b.WriteString("\n")
+		}
+		_, err := f.WriteString(b.String())
+		return err
+	})
+}
+
+// writeTATQAOfficial writes tatqa.predictions.json for tatqa_eval.py.
+func writeTATQAOfficial(dir string, preds []Prediction) error {
+	m := map[string][2]any{}
+	for _, p := range preds {
+		m[p.ID] = [2]any{p.Value, p.Scale}
+	}
+	return writeJSONFile(filepath.Join(dir, "tatqa.predictions.json"), m)
+}
+
+// writeTabFactOfficial writes tabfact.predictions.json ({id: label}),
+// unparseable verdicts left out.
+func writeTabFactOfficial(dir string, preds []Prediction) error {
+	m := map[string]int{}
+	for _, p := range preds {
+		if items := p.Items(); len(items) == 1 {
+			if l, ok := TabFactLabel(items[0]); ok {
+				m[p.ID] = l
+			}
+		}
+	}
+	return writeJSONFile(filepath.Join(dir, "tabfact.predictions.json"), m)
+}
+
+// writeHiTabOfficial writes hitab.predictions.jsonl ({"id", "answer"}).
+func writeHiTabOfficial(dir string, preds []Prediction) error {
+	return writeWith(filepath.Join(dir, "hitab.predictions.jsonl"), func(f *os.File) error {
+		enc := json.NewEncoder(f)
+		enc.SetEscapeHTML(false)
+		for _, p := range preds {
+			v := p.Value
+			if v == nil {
+				v = []any{}
+			}
+			if err := enc.Encode(map[string]any{"id": p.ID, "answer": v}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // tsvField keeps an item on its line and in its column: evaluator.py does

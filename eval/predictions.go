@@ -2,7 +2,6 @@ package eval
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -87,64 +86,42 @@ func scalarString(v any) string {
 // for TAT-QA). Order and duplicates are kept: WTQ's official denominator
 // counts every line.
 func ReadPredictions(r io.Reader, name string) ([]Prediction, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<20), maxLine)
 	var out []Prediction
-	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
-		if err := checkUTF8(name, line, b); err != nil {
-			return nil, err
-		}
+	err := eachJSONLine(r, name, func(b []byte) error {
 		var rec struct {
 			ID    *string         `json:"id"`
 			Value json.RawMessage `json:"prediction"`
 			Scale string          `json:"scale"`
 		}
 		if err := json.Unmarshal(b, &rec); err != nil {
-			return nil, fmt.Errorf("%s:%d: want {\"id\": ..., \"prediction\": ...}: %w", name, line, err)
+			return fmt.Errorf("want {\"id\": ..., \"prediction\": ...}: %w", err)
 		}
 		if rec.ID == nil {
-			return nil, fmt.Errorf("%s:%d: prediction has no \"id\"", name, line)
+			return fmt.Errorf("prediction has no \"id\"")
 		}
 		p := Prediction{ID: *rec.ID, Scale: rec.Scale}
 		if len(rec.Value) > 0 {
 			v, err := decodeAny(rec.Value)
 			if err != nil {
-				return nil, fmt.Errorf("%s:%d: prediction: %w", name, line, err)
+				return fmt.Errorf("prediction: %w", err)
 			}
 			if err := checkPredictionValue(v); err != nil {
-				return nil, fmt.Errorf("%s:%d: prediction for %q: %w", name, line, *rec.ID, err)
+				return fmt.Errorf("prediction for %q: %w", *rec.ID, err)
 			}
 			p.Value = v
 		}
 		out = append(out, p)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s after line %d: %w", name, line, err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
 // LoadPredictions reads a predictions JSONL file.
 func LoadPredictions(path string) ([]Prediction, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("opening predictions: %w", err)
-	}
-	defer f.Close()
-	return ReadPredictions(f, path)
-}
-
-// checkUTF8 refuses input that is not valid UTF-8, as the table readers
-// do: a prediction would be scored on text nobody wrote. line 0 means b is
-// the whole file.
-func checkUTF8(name string, line int, b []byte) error {
-	return layouts.CheckUTF8(name, max(line, 1), b)
+	return readFile(path, "predictions", ReadPredictions)
 }
 
 func checkPredictionValue(v any) error {
@@ -187,7 +164,7 @@ func LoadPredictionsFile(path string) ([]Prediction, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening predictions: %w", err)
 		}
-		if err := checkUTF8(path, 0, b); err != nil {
+		if err := layouts.CheckUTF8(path, 1, b); err != nil {
 			return nil, err
 		}
 		var out []Prediction
@@ -204,7 +181,7 @@ func LoadPredictionsFile(path string) ([]Prediction, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening predictions: %w", err)
 		}
-		if err := checkUTF8(path, 0, b); err != nil {
+		if err := layouts.CheckUTF8(path, 1, b); err != nil {
 			return nil, err
 		}
 		var m map[string]json.RawMessage

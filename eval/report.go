@@ -38,6 +38,9 @@ type BenchReport struct {
 	PassAt map[int]float64 `json:"pass_at,omitempty"`
 	// Paradigms are the samples by paradigm (program, text, invalid).
 	Paradigms map[string]ParadigmStats `json:"paradigms"`
+	// FailedRequests counts the samples whose request failed
+	// (request_error and request_rejected): no answer came back at all.
+	FailedRequests int `json:"failed_requests"`
 	// Failures counts samples by failure kind; FailureExamples keeps up to
 	// three of each.
 	Failures        map[string]int              `json:"failures,omitempty"`
@@ -148,6 +151,9 @@ func BuildReport(exs []Example, samples []Sample, k int) *Report {
 				if s.Failure == "" && !s.Outcome.Correct && len(br.WrongAnswers) < wrongAnswersKept {
 					br.WrongAnswers = append(br.WrongAnswers, wrongAnswer(ex, s))
 				}
+				if s.Failure == FailRequest || s.Failure == FailRejected {
+					br.FailedRequests++
+				}
 				if s.Failure != "" {
 					br.Failures[s.Failure]++
 					if fes := br.FailureExamples[s.Failure]; len(fes) < failureExamplesPerKind && (len(fes) == 0 || fes[len(fes)-1].ID != ex.ID) {
@@ -249,6 +255,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// FailedRequests sums the benchmarks' failed requests and samples.
+func (r *Report) FailedRequests() (failed, samples int) {
+	for _, br := range r.Benchmarks {
+		failed += br.FailedRequests
+		samples += br.Samples
+	}
+	return failed, samples
+}
+
 // Markdown renders the report as a markdown page.
 func (r *Report) Markdown() string {
 	var b strings.Builder
@@ -256,7 +271,9 @@ func (r *Report) Markdown() string {
 	for _, k := range sortedKeys(r.Meta) {
 		fmt.Fprintf(&b, "- %s: %v\n", k, r.Meta[k])
 	}
-	fmt.Fprintf(&b, "- samples per example (k): %d\n\n", r.K)
+	fmt.Fprintf(&b, "- samples per example (k): %d\n", r.K)
+	failed, total := r.FailedRequests()
+	fmt.Fprintf(&b, "- failed requests (no answer from the server): %d of %d samples\n\n", failed, total)
 	b.WriteString("## Accuracy\n\n| benchmark | n | accuracy | program | text | invalid |")
 	if r.K > 1 {
 		b.WriteString(" pass@1 | pass@k | avg@k |")

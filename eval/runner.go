@@ -255,10 +255,7 @@ func (r *Runner) example(ctx context.Context, ex *Example, need []int) []Sample 
 	for i, k := range need {
 		out[i] = Sample{Bench: ex.Benchmark, ID: ex.ID, Index: k, Prediction: Prediction{ID: ex.ID}}
 	}
-	q := rollout.Question{ID: ex.ID, Task: rollout.TaskQA, Bench: ex.Benchmark, Question: promptQuestion(ex), Table: ex.Table}
-	if ex.Benchmark == TabFact {
-		q.Task = rollout.TaskTabFact
-	}
+	q := PromptQuestion(ex)
 	var expect rollout.Paradigm
 	switch r.cfg.Mode {
 	case ModeProgram:
@@ -352,36 +349,23 @@ func rejected(err error) bool {
 	return status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests
 }
 
-// promptQuestion is the question as the prompt shows it: TAT-QA's
-// paragraphs go before it.
-func promptQuestion(ex *Example) string {
-	if len(ex.Paragraphs) == 0 {
-		return ex.Question
-	}
-	return "Text accompanying the table:\n" + strings.Join(ex.Paragraphs, "\n") + "\n\nQuestion: " + ex.Question
-}
-
 // PredictionFor turns a model's answer items (see AnswerItems) into the
-// prediction for ex's benchmark: one string for FeTaQA and TableBench (their
-// scorers read one text), the value with its trailing scale word split off
-// for TAT-QA ("12 million" → "12", scale million), a list elsewhere. No item
-// is an empty prediction.
+// prediction for ex's benchmark (its Benchmark.Predict; a list by
+// default). No item is an empty prediction.
 func PredictionFor(ex *Example, items []string) Prediction {
-	switch {
-	case len(items) == 0:
+	if len(items) == 0 {
 		return Prediction{ID: ex.ID}
-	case ex.Benchmark == FeTaQA || ex.Benchmark == TableBench:
-		return Text(ex.ID, strings.Join(items, ", "))
-	case ex.Benchmark == TATQA:
-		items, scale := tatqaScale(items)
-		p := List(ex.ID, items)
-		if len(items) == 1 {
-			p.Value = items[0]
-		}
-		p.Scale = scale
-		return p
+	}
+	if b, ok := row(ex.Benchmark); ok && b.Predict != nil {
+		return b.Predict(ex.ID, items)
 	}
 	return List(ex.ID, items)
+}
+
+// textPrediction is the Predict of benchmarks whose scorer reads one text
+// (FeTaQA, TableBench): the items joined by ", ".
+func textPrediction(id string, items []string) Prediction {
+	return Text(id, strings.Join(items, ", "))
 }
 
 func clip(s string, n int) string {

@@ -50,39 +50,13 @@ type Result struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// scorer is one benchmark's official metric.
-type scorer interface {
-	score(ex *Example, p Prediction) Outcome
-	summarize(scored []Scored) Metrics
-}
-
-func scorerFor(bench string) (scorer, error) {
-	switch bench {
-	case WTQ:
-		return wtqScorer{}, nil
-	case TabFact:
-		return tabfactScorer{}, nil
-	case HiTab:
-		return hitabScorer{}, nil
-	case AITQA:
-		return aitqaScorer{}, nil
-	case TableBench:
-		return tablebenchScorer{}, nil
-	case TATQA:
-		return tatqaScorer{}, nil
-	case FeTaQA:
-		return fetaqaScorer{}, nil
-	}
-	return nil, fmt.Errorf("unknown benchmark %q: want one of %v", bench, Benchmarks())
-}
-
 // ScoreExample scores one prediction against ex by ex's benchmark metric.
 func ScoreExample(ex *Example, p Prediction) (Outcome, error) {
-	s, err := scorerFor(ex.Benchmark)
+	b, err := lookup(ex.Benchmark)
 	if err != nil {
 		return Outcome{}, err
 	}
-	o := s.score(ex, p)
+	o := b.Scorer.Score(ex, p)
 	o.ID = ex.ID
 	return o, nil
 }
@@ -90,11 +64,11 @@ func ScoreExample(ex *Example, p Prediction) (Outcome, error) {
 // Summarize aggregates scored predictions of one benchmark into its metrics,
 // with "n" the number scored.
 func Summarize(bench string, scored []Scored) (Metrics, error) {
-	s, err := scorerFor(bench)
+	b, err := lookup(bench)
 	if err != nil {
 		return nil, err
 	}
-	m := s.summarize(scored)
+	m := b.Scorer.Summarize(scored)
 	m["n"] = float64(len(scored))
 	return m, nil
 }
@@ -105,10 +79,10 @@ func Summarize(bench string, scored []Scored) (Metrics, error) {
 // (wrong). A prediction id given twice is an error: scoring it twice would
 // change the denominator (n=201 of 200), and which of two answers counts is
 // not the scorer's call. Unknown ids are skipped, counted in Unknown and
-// summarised in one warning line. WTQ keeps evaluator.py's denominator, the
-// predictions scored: examples without a prediction are not counted.
+// summarised in one warning line. A PerLine benchmark (WTQ) keeps evaluator.py's denominator,
+// the predictions scored: examples without a prediction are not counted.
 func ScorePredictions(bench string, exs []Example, preds []Prediction) (*Result, error) {
-	s, err := scorerFor(bench)
+	b, err := lookup(bench)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +95,7 @@ func ScorePredictions(bench string, exs []Example, preds []Prediction) (*Result,
 	}
 	res := &Result{Benchmark: bench}
 	add := func(ex *Example, p Prediction) {
-		o := s.score(ex, p)
+		o := b.Scorer.Score(ex, p)
 		o.ID = ex.ID
 		res.Scored = append(res.Scored, Scored{Example: ex, Prediction: p, Outcome: o})
 	}
@@ -138,7 +112,7 @@ func ScorePredictions(bench string, exs []Example, preds []Prediction) (*Result,
 		p, ok := byID[exs[i].ID]
 		if !ok {
 			res.Missing++
-			if bench == WTQ {
+			if b.PerLine {
 				continue
 			}
 			p = Prediction{ID: exs[i].ID}
@@ -151,12 +125,12 @@ func ScorePredictions(bench string, exs []Example, preds []Prediction) (*Result,
 	}
 	if res.Missing > 0 {
 		how := "scored as wrong"
-		if bench == WTQ {
+		if b.PerLine {
 			how = "not counted, as in evaluator.py"
 		}
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d of %d examples have no prediction (%s)", res.Missing, len(exs), how))
 	}
-	res.Metrics = s.summarize(res.Scored)
+	res.Metrics = b.Scorer.Summarize(res.Scored)
 	res.N = len(res.Scored)
 	res.Metrics["n"] = float64(res.N)
 	res.Metrics["unknown"] = float64(res.Unknown)
@@ -198,9 +172,9 @@ func sampleIDs(ids []string) string {
 	return b.String()
 }
 
-// meanSummary is the summary of the exact-match benchmarks: accuracy is the
+// MeanSummary is the summary of the exact-match benchmarks: accuracy is the
 // mean Score, and each per-example metric is averaged.
-func meanSummary(scored []Scored) Metrics {
+func MeanSummary(scored []Scored) Metrics {
 	m := Metrics{"accuracy": 0}
 	if len(scored) == 0 {
 		return m

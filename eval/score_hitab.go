@@ -9,6 +9,12 @@ import (
 	"tabler1/answer"
 )
 
+// hitabBenchmark is HiTab: hierarchical tables, scored by hmt_score.
+var hitabBenchmark = Benchmark{
+	Name: HiTab, Paper: true,
+	Native: loadHiTab, Scorer: hitabScorer{}, Official: writeHiTabOfficial,
+}
+
 // HiTab's hmt_score (qa/table/utils.py), benchmarks.md §3.
 
 // hvalue is the result of process(): a float, a string or a list.
@@ -146,9 +152,9 @@ func hmtScore(pred, gold any) float64 {
 
 type hitabScorer struct{}
 
-// score uses meta.answer_raw (the typed gold list) where present, else the
+// Score uses meta.answer_raw (the typed gold list) where present, else the
 // string answers.
-func (hitabScorer) score(ex *Example, p Prediction) Outcome {
+func (hitabScorer) Score(ex *Example, p Prediction) Outcome {
 	gold, ok := ex.Meta["answer_raw"]
 	if !ok {
 		l := make([]any, len(ex.Answer))
@@ -161,4 +167,4 @@ func (hitabScorer) score(ex *Example, p Prediction) Outcome {
 	return Outcome{Correct: s == 1, Score: s}
 }
 
-func (hitabScorer) summarize(scored []Scored) Metrics { return meanSummary(scored) }
+func (hitabScorer) Summarize(scored []Scored) Metrics { return MeanSummary(scored) }

@@ -3,7 +3,16 @@ package eval
 import (
 	"strings"
 	"unicode"
+
+	"tabler1/rollout"
 )
+
+// tabfactBenchmark is TabFact: statements to verify, with their own prompt.
+var tabfactBenchmark = Benchmark{
+	Name: TabFact, Paper: true, Task: rollout.TaskTabFact,
+	EvalSplits: []string{"small_test", "complex_test", "simple_test"},
+	Native:     loadTabFact, Scorer: tabfactScorer{}, Official: writeTabFactOfficial,
+}
 
 // TabFactLabel maps a model's verdict to TabFact's label: 1 for entailed
 // (also "true", "yes", "supported", "1"), 0 for refuted (also "false", "no",
@@ -25,7 +34,7 @@ func TabFactLabel(s string) (label int, ok bool) {
 
 type tabfactScorer struct{}
 
-func (tabfactScorer) score(ex *Example, p Prediction) Outcome {
+func (tabfactScorer) Score(ex *Example, p Prediction) Outcome {
 	items := p.Items()
 	// The gold answer ("entailed"/"refuted") decides; Label is the fallback,
 	// so that a hand-built Example whose Label was left at zero still
@@ -45,4 +54,4 @@ func (tabfactScorer) score(ex *Example, p Prediction) Outcome {
 	return Outcome{Correct: ok, Score: boolScore(ok)}
 }
 
-func (tabfactScorer) summarize(scored []Scored) Metrics { return meanSummary(scored) }
+func (tabfactScorer) Summarize(scored []Scored) Metrics { return MeanSummary(scored) }

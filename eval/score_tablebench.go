@@ -6,6 +6,15 @@ import (
 	"strings"
 )
 
+// tablebenchBenchmark is TableBench (Visualization left out): one file, one
+// text answer per item.
+var tablebenchBenchmark = Benchmark{
+	Name:    TableBench,
+	Native:  func(root, _ string) ([]Example, error) { return loadTableBench(root) },
+	Scorer:  tablebenchScorer{},
+	Predict: textPrediction,
+}
+
 // TableBench's EM, EM_with_error_10 and ROUGE-L as the official
 // eval_tablebench_script computes them (benchmarks.md §6).
 
@@ -90,21 +99,50 @@ func tbItems(s string) []string {
 	return parts
 }
 
-// tablebenchEM is compute_em on already-normalised strings.
+// tablebenchEM is compute_em on already-normalised strings: numeric items
+// match when equal after rounding half up to the fewest decimals of the
+// numeric reference items (4 for a percentage).
 func tablebenchEM(ref, pred string) float64 {
-	refs, preds := tbItems(ref), tbItems(pred)
-	w := 1 / float64(len(refs))
 	minDec := -1
-	for _, r := range refs {
+	for _, r := range tbItems(ref) {
 		if tbNumRE.MatchString(r) {
 			if d := decimalsOf(r); minDec < 0 || d < minDec {
 				minDec = d
 			}
 		}
 	}
-	if minDec < 0 {
-		minDec = 0
-	}
+	minDec = max(minDec, 0)
+	return tbItemScore(ref, pred, func(r string, rv, pv *big.Rat) bool {
+		if strings.HasSuffix(r, "%") {
+			return roundHalfUp(rv, 4).Cmp(roundHalfUp(pv, 4)) == 0
+		}
+		return roundHalfUp(rv, minDec).Cmp(roundHalfUp(pv, minDec)) == 0
+	})
+}
+
+// tablebenchEMTolerance is compute_em_with_tolerance on normalised strings:
+// numeric items match within errPct percent of the reference (a zero
+// reference only by zero).
+func tablebenchEMTolerance(ref, pred string, errPct float64) float64 {
+	return tbItemScore(ref, pred, func(_ string, rv, pv *big.Rat) bool {
+		if rv.Sign() == 0 {
+			return pv.Sign() == 0
+		}
+		diff := new(big.Rat).Sub(rv, pv)
+		diff.Abs(diff)
+		tol := new(big.Rat).Abs(rv)
+		tol.Mul(tol, new(big.Rat).SetFloat64(errPct/100))
+		return diff.Cmp(tol) <= 0
+	})
+}
+
+// tbItemScore is the item loop both EMs share: reference and prediction
+// items are paired by position, each reference item weighs 1/len(refs); a
+// numeric reference item matches by numEqual on the values ("%" read as
+// ÷100; an unreadable prediction item fails), any other item by equality.
+func tbItemScore(ref, pred string, numEqual func(r string, rv, pv *big.Rat) bool) float64 {
+	refs, preds := tbItems(ref), tbItems(pred)
+	w := 1 / float64(len(refs))
 	score := 0.0
 	for i, r := range refs {
 		if i >= len(preds) {
@@ -114,14 +152,7 @@ func tablebenchEM(ref, pred string) float64 {
 		if tbNumRE.MatchString(r) {
 			rv, ok1 := tbPercentValue(r)
 			pv, ok2 := tbPercentValue(p)
-			if !ok1 || !ok2 {
-				continue
-			}
-			if strings.HasSuffix(r, "%") {
-				if roundHalfUp(rv, 4).Cmp(roundHalfUp(pv, 4)) == 0 {
-					score += w
-				}
-			} else if roundHalfUp(rv, minDec).Cmp(roundHalfUp(pv, minDec)) == 0 {
+			if ok1 && ok2 && numEqual(r, rv, pv) {
 				score += w
 			}
 		} else if r == p {
@@ -144,43 +175,6 @@ func tbPercentValue(s string) (*big.Rat, bool) {
 	return v, true
 }
 
-// tablebenchEMTolerance is compute_em_with_tolerance on normalised strings:
-// numeric items match within errPct percent of the reference.
-func tablebenchEMTolerance(ref, pred string, errPct float64) float64 {
-	refs, preds := tbItems(ref), tbItems(pred)
-	w := 1 / float64(len(refs))
-	score := 0.0
-	for i, r := range refs {
-		if i >= len(preds) {
-			break
-		}
-		p := preds[i]
-		if tbNumRE.MatchString(r) {
-			rv, ok1 := tbPercentValue(r)
-			pv, ok2 := tbPercentValue(p)
-			if !ok1 || !ok2 {
-				continue
-			}
-			if rv.Sign() == 0 {
-				if pv.Sign() == 0 {
-					score += w
-				}
-				continue
-			}
-			diff := new(big.Rat).Sub(rv, pv)
-			diff.Abs(diff)
-			tol := new(big.Rat).Abs(rv)
-			tol.Mul(tol, new(big.Rat).SetFloat64(errPct/100))
-			if diff.Cmp(tol) <= 0 {
-				score += w
-			}
-		} else if r == p {
-			score += w
-		}
-	}
-	return score
-}
-
 // tablebenchMetric names the DataAnalysis subtype's metric.
 func tablebenchMetric(qtype, qsubtype string) string {
 	if qtype != "DataAnalysis" {
@@ -197,7 +191,7 @@ func tablebenchMetric(qtype, qsubtype string) string {
 
 type tablebenchScorer struct{}
 
-func (tablebenchScorer) score(ex *Example, p Prediction) Outcome {
+func (tablebenchScorer) Score(ex *Example, p Prediction) Outcome {
 	ref := ""
 	if len(ex.Answer) > 0 {
 		ref = strings.Join(ex.Answer, ", ")
@@ -213,11 +207,11 @@ func (tablebenchScorer) score(ex *Example, p Prediction) Outcome {
 	return Outcome{Correct: s >= 1, Score: s, Metrics: m, Group: qtype}
 }
 
-// summarize gives accuracy (the count-weighted Mix_Metric), the mean of each
+// Summarize gives accuracy (the count-weighted Mix_Metric), the mean of each
 // metric, and per-qtype em and headline metric ("em/FactChecking",
 // "mix/DataAnalysis", ...).
-func (tablebenchScorer) summarize(scored []Scored) Metrics {
-	m := meanSummary(scored)
+func (tablebenchScorer) Summarize(scored []Scored) Metrics {
+	m := MeanSummary(scored)
 	type agg struct {
 		n                   int
 		em, tol, mix, rouge float64

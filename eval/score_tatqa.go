@@ -12,6 +12,25 @@ import (
 	"tabler1/answer"
 )
 
+// tatqaBenchmark is TAT-QA: table and paragraphs; a prediction carries its
+// scale word. test has no answers, so test_gold is the evaluated split.
+var tatqaBenchmark = Benchmark{
+	Name: TATQA, TestSplit: "test_gold", EvalSplits: []string{"test_gold"},
+	Native: loadTATQA, Scorer: tatqaScorer{}, Predict: tatqaPrediction, Official: writeTATQAOfficial,
+}
+
+// tatqaPrediction splits the trailing scale word off the answer ("12
+// million" → "12", scale million); one item is a string, more a list.
+func tatqaPrediction(id string, items []string) Prediction {
+	items, scale := tatqaScale(items)
+	p := List(id, items)
+	if len(items) == 1 {
+		p.Value = items[0]
+	}
+	p.Scale = scale
+	return p
+}
+
 // TAT-QA's EM, F1 and scale score as tatqa_eval.py computes them
 // (benchmarks.md §7).
 
@@ -226,47 +245,39 @@ func wordSet(s string) map[string]bool {
 	return m
 }
 
-// tatEMF1 is get_metrics on one predicted and one gold string.
+// tatEMF1 is get_metrics on one predicted and one gold string: EM of the
+// normalised strings, and the token-set F1 rounded to 2 decimals. Unlike
+// DROP, whose F1 is 0 when the gold has numbers and the prediction none of
+// them, TAT-QA's metric gives the set overlap whatever the numbers
+// (benchmarks.md §7): "2019 revenue" against "2018 revenue" scores 0.5.
 func tatEMF1(pred, gold string) (em, f1 float64) {
 	np, ng := tatNormalize(pred), tatNormalize(gold)
 	if np == ng {
 		em = 1
 	}
-	pb, gb := wordSet(np), wordSet(ng)
-	score := 0.0
-	if numbersMatch(gb, pb) {
-		inter := 0
-		for w := range gb {
-			if pb[w] {
-				inter++
-			}
-		}
-		prec, rec := 1.0, 1.0
-		if len(pb) > 0 {
-			prec = float64(inter) / float64(len(pb))
-		}
-		if len(gb) > 0 {
-			rec = float64(inter) / float64(len(gb))
-		}
-		if prec != 0 || rec != 0 {
-			score = 2 * prec * rec / (prec + rec)
-		}
-	}
-	return em, pyRound(score, 2)
+	return em, pyRound(tokenSetF1(wordSet(np), wordSet(ng)), 2)
 }
 
-// numbersMatch is _match_numbers_if_present.
-func numbersMatch(gold, pred map[string]bool) bool {
-	any := false
+// tokenSetF1 is the F1 of two word sets; an empty set has precision (or
+// recall) 1, as in DROP's _compute_f1.
+func tokenSetF1(pred, gold map[string]bool) float64 {
+	inter := 0
 	for w := range gold {
-		if tatIsNumber(w) {
-			any = true
-			if pred[w] {
-				return true
-			}
+		if pred[w] {
+			inter++
 		}
 	}
-	return !any
+	prec, rec := 1.0, 1.0
+	if len(pred) > 0 {
+		prec = float64(inter) / float64(len(pred))
+	}
+	if len(gold) > 0 {
+		rec = float64(inter) / float64(len(gold))
+	}
+	if prec == 0 && rec == 0 {
+		return 0
+	}
+	return 2 * prec * rec / (prec + rec)
 }
 
 // pyTruthy is Python's truth value of a decoded JSON prediction.
@@ -335,7 +346,7 @@ func pyStr(v any) string {
 
 type tatqaScorer struct{}
 
-func (tatqaScorer) score(ex *Example, p Prediction) Outcome {
+func (tatqaScorer) Score(ex *Example, p Prediction) Outcome {
 	goldScale := ex.MetaString("scale")
 	typ := ex.MetaString("answer_type")
 	em, f1, scale := 0.0, 0.0, 0.0
@@ -372,8 +383,8 @@ func (tatqaScorer) score(ex *Example, p Prediction) Outcome {
 		Metrics: map[string]float64{"em": em, "f1": f1, "scale": scale}}
 }
 
-func (tatqaScorer) summarize(scored []Scored) Metrics {
-	m := meanSummary(scored)
+func (tatqaScorer) Summarize(scored []Scored) Metrics {
+	m := MeanSummary(scored)
 	by := map[string][]Scored{}
 	for _, s := range scored {
 		by[s.Outcome.Group] = append(by[s.Outcome.Group], s)
@@ -382,7 +393,7 @@ func (tatqaScorer) summarize(scored []Scored) Metrics {
 		if g == "" {
 			continue
 		}
-		sub := meanSummary(ss)
+		sub := MeanSummary(ss)
 		m["em/"+g] = sub["em"]
 		m["f1/"+g] = sub["f1"]
 		m["n/"+g] = float64(len(ss))

@@ -1,6 +1,8 @@
 package eval
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -61,7 +63,11 @@ func TestNonUTF8Refused(t *testing.T) {
 		!strings.Contains(err.Error(), "d.jsonl:1: invalid UTF-8") {
 		t.Errorf("ReadJSONL: %v, want d.jsonl:1: invalid UTF-8", err)
 	}
-	if err := checkUTF8("f.tsv", 0, []byte("a\tb\nc\t\xff\n")); err == nil || !strings.Contains(err.Error(), "f.tsv:2: invalid UTF-8 at byte 6") {
-		t.Errorf("checkUTF8: %v, want f.tsv:2 byte 6", err)
+	tsv := filepath.Join(t.TempDir(), "f.tsv")
+	if err := os.WriteFile(tsv, []byte("a\tb\nc\t\xff\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadPredictionsFile(tsv); err == nil || !strings.Contains(err.Error(), "f.tsv:2: invalid UTF-8 at byte 6") {
+		t.Errorf("LoadPredictionsFile: %v, want f.tsv:2 byte 6", err)
 	}
 }

@@ -6,13 +6,28 @@ import (
 	"tabler1/answer"
 )
 
+// wtqBenchmark is WikiTableQuestions: evaluated on pristine-unseen-tables,
+// scored per prediction line as evaluator.py does.
+var wtqBenchmark = Benchmark{
+	Name: WTQ, Paper: true,
+	TestSplit: "pristine-unseen-tables", TrainSplit: "training", EvalSplits: []string{"pristine-unseen-tables"},
+	Native: loadWTQ, Scorer: wtqScorer{}, PerLine: true, Official: writeWTQOfficial,
+}
+
+// aitqaBenchmark is AIT-QA: one file, cut by the seeded AITQASplit.
+var aitqaBenchmark = Benchmark{
+	Name: AITQA, Paper: true, TestSplit: "all",
+	Native: func(root, _ string) ([]Example, error) { return loadAITQA(root) },
+	Split:  applyAITQASplit, Scorer: aitqaScorer{},
+}
+
 // wtqScorer is evaluator.py's denotation match, through package answer (the
 // one port shared with the GRPO rewards). The gold canonical values are
 // meta.target_canon; without them (splits whose tagged file is absent) each
 // gold item is its own canonical form.
 type wtqScorer struct{}
 
-func (wtqScorer) score(ex *Example, p Prediction) Outcome {
+func (wtqScorer) Score(ex *Example, p Prediction) Outcome {
 	canon, ok := ex.MetaStrings("target_canon")
 	if !ok || len(canon) != len(ex.Answer) {
 		canon = nil
@@ -21,14 +36,14 @@ func (wtqScorer) score(ex *Example, p Prediction) Outcome {
 	return Outcome{Correct: c, Score: boolScore(c)}
 }
 
-func (wtqScorer) summarize(scored []Scored) Metrics { return meanSummary(scored) }
+func (wtqScorer) Summarize(scored []Scored) Metrics { return MeanSummary(scored) }
 
 // aitqaScorer is tabler1's AIT-QA rule (the repository has no scorer; see
 // the package documentation): WTQ denotation match on the single gold
 // string, both sides given a canonical number by aitqaCanon.
 type aitqaScorer struct{}
 
-func (aitqaScorer) score(ex *Example, p Prediction) Outcome {
+func (aitqaScorer) Score(ex *Example, p Prediction) Outcome {
 	gold, err := answer.WTQValues(ex.Answer, aitqaCanons(ex.Answer))
 	if err != nil {
 		return Outcome{}
@@ -42,7 +57,7 @@ func (aitqaScorer) score(ex *Example, p Prediction) Outcome {
 	return Outcome{Correct: c, Score: boolScore(c)}
 }
 
-func (aitqaScorer) summarize(scored []Scored) Metrics { return meanSummary(scored) }
+func (aitqaScorer) Summarize(scored []Scored) Metrics { return MeanSummary(scored) }
 
 // aitqaCanon is the canonical form of an AIT-QA answer item: with "$" signs
 // and "," separators dropped and whitespace trimmed, a text that Python's

@@ -31,39 +31,61 @@ type uniformRecord struct {
 // ReadJSONL reads uniform-schema examples, one JSON object per line; blank
 // lines are skipped. name is used in error messages (a file name).
 func ReadJSONL(r io.Reader, name string) ([]Example, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<20), maxLine)
 	var out []Example
-	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
-		if err := checkUTF8(name, line, b); err != nil {
-			return nil, err
-		}
+	err := eachJSONLine(r, name, func(b []byte) error {
 		ex, err := parseUniform(b)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+			return err
 		}
 		out = append(out, ex)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s after line %d: %w (lines are limited to %d bytes)", name, line, err, maxLine)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
 // LoadJSONL reads a uniform JSONL file.
 func LoadJSONL(path string) ([]Example, error) {
+	return readFile(path, "benchmark data", ReadJSONL)
+}
+
+// eachJSONLine calls fn on each non-blank line of a JSONL stream, trimmed;
+// an error is reported with name and the line number.
+func eachJSONLine(r io.Reader, name string, fn func(line []byte) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<20), maxLine)
+	n := 0
+	for sc.Scan() {
+		n++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		// encoding/json would read each bad byte as U+FFFD.
+		if err := layouts.CheckUTF8(name, n, b); err != nil {
+			return err
+		}
+		if err := fn(b); err != nil {
+			return fmt.Errorf("%s:%d: %w", name, n, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading %s after line %d: %w (lines are limited to %d bytes)", name, n, err, maxLine)
+	}
+	return nil
+}
+
+// readFile opens path and reads it with read; what names the file in the
+// error when it cannot be opened.
+func readFile[T any](path, what string, read func(io.Reader, string) ([]T, error)) ([]T, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("opening benchmark data: %w", err)
+		return nil, fmt.Errorf("opening %s: %w", what, err)
 	}
 	defer f.Close()
-	return ReadJSONL(f, path)
+	return read(f, path)
 }
 
 func parseUniform(b []byte) (Example, error) {

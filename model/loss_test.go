@@ -31,6 +31,26 @@ func lossConfigs() []grpo.LossConfig {
 	return out
 }
 
+// randomSeqInputs is a batch of n sequences of 1..8 tokens with every
+// per-token input set and masks of 0, 0.5 and 1.
+func randomSeqInputs(r *rand.Rand, n int) []grpo.SeqInput {
+	var batch []grpo.SeqInput
+	for i := 0; i < n; i++ {
+		tokens := 1 + r.IntN(8)
+		s := grpo.SeqInput{Advantage: r.NormFloat64()}
+		for k := 0; k < tokens; k++ {
+			l := -3 + r.NormFloat64()
+			s.Logprobs = append(s.Logprobs, l)
+			s.OldLogprobs = append(s.OldLogprobs, l+0.4*r.NormFloat64())
+			s.SamplerLogprobs = append(s.SamplerLogprobs, l+0.4*r.NormFloat64())
+			s.RefLogprobs = append(s.RefLogprobs, l+r.NormFloat64())
+			s.Mask = append(s.Mask, float64(r.IntN(3))/2)
+		}
+		batch = append(batch, s)
+	}
+	return batch
+}
+
 // TestTokenLossMatchesGRPO checks the per-token terms and aggregation
 // weights the trainer uses against grpo.Loss: loss and dLoss/dlogprob of
 // every token within 1e-6 relative.
@@ -38,20 +58,7 @@ func TestTokenLossMatchesGRPO(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for ci, cfg := range lossConfigs() {
 		t.Run(fmt.Sprintf("%d-%s-%s-%s", ci, cfg.LossAggMode, cfg.KLType, cfg.ISMode), func(t *testing.T) {
-			var batch []grpo.SeqInput
-			for i := 0; i < 5; i++ {
-				n := 1 + r.IntN(8)
-				s := grpo.SeqInput{Advantage: r.NormFloat64()}
-				for k := 0; k < n; k++ {
-					l := -3 + r.NormFloat64()
-					s.Logprobs = append(s.Logprobs, l)
-					s.OldLogprobs = append(s.OldLogprobs, l+0.4*r.NormFloat64())
-					s.SamplerLogprobs = append(s.SamplerLogprobs, l+0.4*r.NormFloat64())
-					s.RefLogprobs = append(s.RefLogprobs, l+r.NormFloat64())
-					s.Mask = append(s.Mask, float64(r.IntN(3))/2)
-				}
-				batch = append(batch, s)
-			}
+			batch := randomSeqInputs(r, 5)
 			want, err := grpo.Loss(cfg, batch)
 			if err != nil {
 				t.Fatal(err)

@@ -32,17 +32,32 @@ type Tokenizer struct{}
 func (Tokenizer) Encode(text string) []int {
 	ids := make([]int, 0, len(text))
 	for i := 0; i < len(text); {
-		if text[i] == '<' && i+1 < len(text) && text[i+1] == '|' {
-			if id, n := matchSpecial(text[i:]); n > 0 {
-				ids = append(ids, id)
-				i += n
-				continue
-			}
-		}
-		ids = append(ids, int(text[i]))
-		i++
+		id, n := nextToken(text, i)
+		ids = append(ids, id)
+		i += n
 	}
 	return ids
+}
+
+// Len is len(Encode(text)), counted without allocating the ids: a server
+// checks a prompt's length before tokenizing it.
+func (Tokenizer) Len(text string) int {
+	count := 0
+	for i := 0; i < len(text); count++ {
+		_, n := nextToken(text, i)
+		i += n
+	}
+	return count
+}
+
+// nextToken returns the token at text[i:] and how many bytes it spans.
+func nextToken(text string, i int) (id, n int) {
+	if text[i] == '<' && i+1 < len(text) && text[i+1] == '|' {
+		if id, n := matchSpecial(text[i:]); n > 0 {
+			return id, n
+		}
+	}
+	return int(text[i]), 1
 }
 
 func matchSpecial(s string) (id, n int) {
@@ -112,6 +127,16 @@ func ChatPrompt(messages []ChatMessage) []int {
 	ids = append(ids, IMStart)
 	ids = appendBytes(ids, "assistant")
 	return append(ids, '\n')
+}
+
+// ChatPromptLen is len(ChatPrompt(messages)), computed without building
+// the prompt.
+func ChatPromptLen(messages []ChatMessage) int {
+	n := 1 + 1 + len("assistant") + 1 // BOS, then the assistant's opening
+	for _, m := range messages {
+		n += 1 + len(m.Role) + 1 + len(m.Content) + 2
+	}
+	return n
 }
 
 func appendBytes(ids []int, s string) []int {

@@ -72,3 +72,21 @@ func FuzzTokenizer(f *testing.F) {
 		}
 	})
 }
+
+// Len and ChatPromptLen agree with the ids they count, so that a server may
+// refuse a prompt by its length before building it.
+func TestLengthsMatchEncoding(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		s := rapid.StringOf(rapid.SampledFrom([]rune("ab<|>eosimtrn_\n\u00e9"))).Draw(t, "text")
+		if got, want := (Tokenizer{}).Len(s), len(Tokenizer{}.Encode(s)); got != want {
+			t.Fatalf("Len(%q) = %d, Encode gives %d ids", s, got, want)
+		}
+		var msgs []ChatMessage
+		for i := rapid.IntRange(0, 3).Draw(t, "n"); i > 0; i-- {
+			msgs = append(msgs, ChatMessage{Role: rapid.SampledFrom([]string{"user", "system"}).Draw(t, "role"), Content: s})
+		}
+		if got, want := ChatPromptLen(msgs), len(ChatPrompt(msgs)); got != want {
+			t.Fatalf("ChatPromptLen = %d, ChatPrompt has %d ids", got, want)
+		}
+	})
+}

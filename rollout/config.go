@@ -138,6 +138,13 @@ func (c PoolConfig) Validate() error {
 			return fmt.Errorf("rollout: endpoint %s: max_concurrency and weight must not be negative", e.URL)
 		}
 	}
+	return c.ValidateLimits()
+}
+
+// ValidateLimits checks the bounds and timeouts of a config with defaults
+// applied (part of Validate), for callers that check a configuration before
+// its endpoints are known.
+func (c PoolConfig) ValidateLimits() error {
 	switch {
 	case c.MaxConcurrency < 1:
 		return fmt.Errorf("rollout: max_concurrency is %d, want at least 1", c.MaxConcurrency)

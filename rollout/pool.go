@@ -148,6 +148,34 @@ func (p *Pool) Err() error {
 	return p.failed
 }
 
+// Check asks every endpoint for its models (GET /v1/models, as the prober
+// does), each within timeout, and returns an error naming every endpoint
+// that did not answer and why: a command checks its servers before it
+// starts rather than fail every request after minutes of retries.
+func (p *Pool) Check(ctx context.Context, timeout time.Duration) error {
+	errs := make([]error, len(p.eps))
+	var wg sync.WaitGroup
+	for i, e := range p.eps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			if _, err := e.client.ListModels(cctx); err != nil {
+				if cctx.Err() != nil && ctx.Err() == nil {
+					err = fmt.Errorf("no answer within %v", timeout)
+				}
+				errs[i] = fmt.Errorf("endpoint %s is not answering (GET %s/models: %v)", e.cfg.URL, strings.TrimRight(e.cfg.URL, "/"), err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w; check that the server is running and the URL is its OpenAI base URL (ending in /v1)", err)
+	}
+	return nil
+}
+
 // EndpointStatus is one endpoint's state, for logs and metrics.
 type EndpointStatus struct {
 	URL      string `json:"url"`

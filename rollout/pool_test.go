@@ -498,3 +498,36 @@ templates:
 		t.Errorf("templates %+v", cfg.Templates)
 	}
 }
+
+// Check names every endpoint that does not answer GET /v1/models, within
+// its timeout, and passes when all answer.
+func TestCheckNamesDeadEndpoints(t *testing.T) {
+	up := openaitest.NewServer(openaitest.Config{})
+	defer up.Close()
+	down := openaitest.NewServer(openaitest.Config{})
+	down.SetDown(true)
+	defer down.Close()
+	gone := openaitest.NewServer(openaitest.Config{})
+	gone.Close()
+	p := fastPool(t, PoolConfig{Endpoints: endpoints(up)})
+	if err := p.Check(context.Background(), time.Second); err != nil {
+		t.Errorf("Check of a live endpoint: %v", err)
+	}
+	p = fastPool(t, PoolConfig{Endpoints: endpoints(up, down, gone)})
+	start := time.Now()
+	err := p.Check(context.Background(), 2*time.Second)
+	if err == nil {
+		t.Fatal("Check passed with two dead endpoints")
+	}
+	for _, want := range []string{down.URL, gone.URL} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Check error %q does not name %s", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), up.URL+" ") {
+		t.Errorf("Check error %q names the live endpoint", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Check took %v", took)
+	}
+}

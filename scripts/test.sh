@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/setup-torch.sh
 export TABLER1_PYTHON="${TABLER1_PYTHON:-/usr/bin/python3}"
 
 echo "== gofmt"
@@ -20,3 +21,10 @@ go test -race -timeout 30m ./...
 # built only without -race).
 echo "== smoke training end to end (configs/smoke.yaml, no race detector)"
 go test -count=1 -timeout 15m -run '^TestSmokeTraining$' -v ./trainer/ | grep -E '^(---|=== RUN|\s+smoke_test|ok|FAIL|PASS)'
+# The PyTorch reference trainer (backends/torch): loss and embedded-model
+# parity with Go (fixtures from model/torchparity_test.go), the protocol and
+# OpenAI serving, checkpoint resume, 2-rank data parallelism over gloo.
+echo "== backends/torch unittest"
+PYTHONPATH=backends/torch /usr/bin/python3 -m unittest discover -s backends/torch/tests -t backends/torch
+echo "== smoke training against the torch backend (configs/smoke-torch.yaml, no race detector)"
+go test -count=1 -timeout 20m -run '^TestSmokeTorchBackend$' -v ./trainer/ | grep -E '^(---|=== RUN|\s+smoke_torch_test|ok|FAIL|PASS)'

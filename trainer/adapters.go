@@ -87,7 +87,7 @@ func (f RolloutFormat) Prompt(it Item) string {
 	switch it.Task {
 	case TaskLTI:
 		task = rollout.TaskLTI
-	case "fact_verification":
+	case rollout.TaskTabFact:
 		task = rollout.TaskTabFact
 	}
 	q := rollout.Question{ID: it.ID, Task: task, Question: it.Question, Table: it.Table, Target: it.Target}

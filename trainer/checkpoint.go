@@ -42,9 +42,10 @@ func CheckpointDir(runDir string, step int) string {
 }
 
 // SaveCheckpoint writes the backend's state under the checkpoint directory
-// of st.Step, then state.json (atomically, last: a directory without it is
-// an unfinished checkpoint and is ignored), then prunes all but the newest
-// keep complete checkpoints.
+// of st.Step, syncs it to disk (files and directories), then writes
+// state.json (atomically and synced, last: a directory without it is an
+// unfinished checkpoint, ignored and removed by the next run), then prunes
+// all but the newest keep complete checkpoints.
 func SaveCheckpoint(ctx context.Context, b Backend, runDir string, st State, keep int, now time.Time) (string, error) {
 	dir := CheckpointDir(runDir, st.Step)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -57,16 +58,20 @@ func SaveCheckpoint(ctx context.Context, b Backend, runDir string, st State, kee
 	if err := b.Save(ctx, abs); err != nil {
 		return "", fmt.Errorf("checkpoint at step %d: backend save: %w", st.Step, err)
 	}
+	// Everything the backend wrote reaches the disk before state.json
+	// makes the checkpoint count as complete.
+	if err := syncTree(dir); err != nil {
+		return "", fmt.Errorf("checkpoint at step %d: %w", st.Step, err)
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return "", fmt.Errorf("checkpoint at step %d: %w", st.Step, err)
+	}
 	st.Time = now.UTC().Format(time.RFC3339)
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return "", err
 	}
-	tmp := filepath.Join(dir, stateFile+".tmp")
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return "", fmt.Errorf("checkpoint: writing state: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, stateFile)); err != nil {
+	if err := writeFileAtomic(filepath.Join(dir, stateFile), data); err != nil {
 		return "", fmt.Errorf("checkpoint: writing state: %w", err)
 	}
 	if err := linkLatest(runDir, st.Step); err != nil {
@@ -105,7 +110,7 @@ func linkLatest(runDir string, step int) error {
 	if err := os.Rename(tmp, link); err != nil {
 		return fmt.Errorf("checkpoint: linking %s: %w", link, err)
 	}
-	return nil
+	return syncDir(filepath.Dir(link))
 }
 
 // listCheckpoints returns the steps of the complete checkpoints, ascending.
@@ -140,12 +145,83 @@ func LatestCheckpoint(runDir string) (dir string, st State, ok bool, err error) 
 		return "", State{}, false, err
 	}
 	dir = CheckpointDir(runDir, steps[len(steps)-1])
-	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	st, err = readState(dir)
 	if err != nil {
-		return "", State{}, false, fmt.Errorf("reading checkpoint state: %w", err)
-	}
-	if err := json.Unmarshal(data, &st); err != nil {
-		return "", State{}, false, fmt.Errorf("checkpoint %s: state.json: %w", dir, err)
+		return "", State{}, false, err
 	}
 	return dir, st, true, nil
+}
+
+// readState reads the state.json of a checkpoint directory.
+func readState(dir string) (State, error) {
+	var st State
+	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		return st, fmt.Errorf("reading checkpoint state: %w", err)
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return st, fmt.Errorf("checkpoint %s: state.json: %w", dir, err)
+	}
+	return st, nil
+}
+
+// corruptSuffix is appended to a checkpoint directory that failed to load,
+// so that it is kept for inspection but never resumed from or pruned as a
+// checkpoint.
+const corruptSuffix = ".corrupt"
+
+// setAside renames a checkpoint that cannot be resumed from to
+// step-N.corrupt (replacing an older one of that name) and returns the new
+// path.
+func setAside(dir string) (string, error) {
+	to := dir + corruptSuffix
+	if err := os.RemoveAll(to); err != nil {
+		return "", err
+	}
+	if err := os.Rename(dir, to); err != nil {
+		return "", err
+	}
+	return to, syncDir(filepath.Dir(dir))
+}
+
+// cleanRunDir removes what an interrupted run left unfinished: checkpoint
+// directories without state.json and temporary files of atomic writes. It
+// returns what it removed.
+func cleanRunDir(runDir string) ([]string, error) {
+	var removed []string
+	ckpts := filepath.Join(runDir, "checkpoints")
+	ents, err := os.ReadDir(ckpts)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("cleaning checkpoints: %w", err)
+	}
+	for _, e := range ents {
+		s, ok := strings.CutPrefix(e.Name(), "step-")
+		if _, err := strconv.Atoi(s); !ok || err != nil || !e.IsDir() {
+			continue
+		}
+		dir := filepath.Join(ckpts, e.Name())
+		if _, err := os.Stat(filepath.Join(dir, stateFile)); errors.Is(err, os.ErrNotExist) {
+			if err := os.RemoveAll(dir); err != nil {
+				return removed, fmt.Errorf("removing the unfinished checkpoint %s: %w", dir, err)
+			}
+			removed = append(removed, dir)
+		}
+	}
+	// Only where the run writes: a run directory may hold the user's files.
+	for _, f := range []string{"config.yaml", "metrics.jsonl"} {
+		p := filepath.Join(runDir, f+tmpSuffix)
+		if err := os.Remove(p); err == nil {
+			removed = append(removed, p)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return removed, fmt.Errorf("removing a temporary file: %w", err)
+		}
+	}
+	for _, d := range []string{"rollouts", "checkpoints"} {
+		tmps, err := removeTemps(filepath.Join(runDir, d))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return removed, fmt.Errorf("removing temporary files: %w", err)
+		}
+		removed = append(removed, tmps...)
+	}
+	return removed, nil
 }

@@ -97,6 +97,9 @@ type BackendConfig struct {
 	// whole checkpoints.
 	Timeout     time.Duration `yaml:"timeout" json:"timeout"`
 	SaveTimeout time.Duration `yaml:"save_timeout" json:"save_timeout"`
+	// HealthTimeout bounds the health check of a remote backend before the
+	// run (and in --dry-run) starts.
+	HealthTimeout time.Duration `yaml:"health_timeout" json:"health_timeout"`
 	// Retries is how many times a failed call is retried (with exponential
 	// backoff from RetryBackoff) before the run stops.
 	Retries      int           `yaml:"retries" json:"retries"`
@@ -109,9 +112,15 @@ type RolloutConfig struct {
 	TopP        float64 `yaml:"top_p" json:"top_p"`
 	MaxTokens   int     `yaml:"max_tokens" json:"max_tokens"`
 	// Concurrency bounds requests in flight across all endpoints.
-	Concurrency int           `yaml:"concurrency" json:"concurrency"`
-	Timeout     time.Duration `yaml:"timeout" json:"timeout"`
-	Retries     int           `yaml:"retries" json:"retries"`
+	Concurrency int `yaml:"concurrency" json:"concurrency"`
+	// Timeout bounds one attempt of a request; StallTimeout stops the run
+	// when no endpoint has answered for that long while requests wait (at
+	// least Timeout); HealthTimeout bounds the check that every endpoint
+	// answers GET /v1/models before the run starts.
+	Timeout       time.Duration `yaml:"timeout" json:"timeout"`
+	StallTimeout  time.Duration `yaml:"stall_timeout" json:"stall_timeout"`
+	HealthTimeout time.Duration `yaml:"health_timeout" json:"health_timeout"`
+	Retries       int           `yaml:"retries" json:"retries"`
 	// Template names the prompt template ("compact" keeps byte-level prompts
 	// short for the embedded model; "table_r1" is the full prompt).
 	Template string `yaml:"template" json:"template"`
@@ -151,11 +160,11 @@ type DataConfig struct {
 type SourceConfig struct {
 	Path string `yaml:"path" json:"path"`
 	// Benchmark names the benchmark to read from Path with eval's loaders
-	// (wtq, tabfact, hitab, aitqa, fetaqa, tablebench, tatqa); empty reads
-	// Path as uniform JSONL with every benchmark in it.
+	// (a name of eval's benchmark table, eval.Benchmarks); empty reads Path
+	// as uniform JSONL with every benchmark in it.
 	Benchmark string `yaml:"benchmark" json:"benchmark,omitempty"`
-	// Split is the split to read with Benchmark (default: wtq training,
-	// tabfact train, hitab train, aitqa train = the seeded 80% of
+	// Split is the split to read with Benchmark (default: the table's
+	// eval.TrainSplit: wtq training, aitqa train = the seeded 80% of
 	// eval.AITQASplit, others train).
 	Split  string  `yaml:"split" json:"split,omitempty"`
 	Weight float64 `yaml:"weight" json:"weight"`
@@ -315,6 +324,7 @@ func (c *Config) Defaults() {
 	}
 	setDur(&c.Backend.Timeout, 5*time.Minute)
 	setDur(&c.Backend.SaveTimeout, 30*time.Minute)
+	setDur(&c.Backend.HealthTimeout, 30*time.Second)
 	setDur(&c.Backend.RetryBackoff, time.Second)
 	if c.Backend.Retries == 0 {
 		c.Backend.Retries = 3
@@ -340,6 +350,8 @@ func (c *Config) Defaults() {
 	setInt(&r.MaxTokens, 512)
 	setInt(&r.Concurrency, 64)
 	setDur(&r.Timeout, 2*time.Minute)
+	setDur(&r.StallTimeout, max(10*time.Minute, r.Timeout))
+	setDur(&r.HealthTimeout, 10*time.Second)
 	setInt(&r.Retries, 3)
 	if r.Template == "" {
 		r.Template = "table_r1"
@@ -479,6 +491,12 @@ func (c *Config) Validate() error {
 	default:
 		bad("rollout.template", "is %q; want compact or table_r1", c.Rollout.Template)
 	}
+	if err := c.rolloutPool(nil, "").WithDefaults().ValidateLimits(); err != nil {
+		bad("rollout", "%v", err)
+	}
+	if c.Backend.Timeout < 0 || c.Backend.SaveTimeout < 0 || c.Backend.HealthTimeout < 0 || c.Rollout.HealthTimeout < 0 || c.Sandbox.Wall < 0 {
+		bad("timeouts", "backend.timeout, backend.save_timeout, backend.health_timeout, rollout.health_timeout and sandbox.wall must not be negative")
+	}
 	if c.Rollout.PreviewRows < 1 {
 		bad("rollout.preview_rows", "is %d; want >= 1", c.Rollout.PreviewRows)
 	}
@@ -572,6 +590,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(errs, "\n  "))
 	}
 	return nil
+}
+
+// rolloutPool is the rollout pool configuration of a run over endpoints
+// serving model: Setup builds the pool from it, Validate checks its limits.
+func (c *Config) rolloutPool(endpoints []rollout.EndpointConfig, model string) rollout.PoolConfig {
+	r := c.Rollout
+	return rollout.PoolConfig{Endpoints: endpoints, Model: model, MaxConcurrency: r.Concurrency,
+		RequestTimeout: r.Timeout, StallTimeout: r.StallTimeout, MaxRetries: r.Retries, Seed: c.Seed}
 }
 
 func (c *Config) hasGRPO() bool {

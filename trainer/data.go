@@ -14,30 +14,9 @@ import (
 	"tabler1/rollout"
 )
 
-// evalSplits are the splits benchmarks evaluate on, per benchmark ("*":
-// any benchmark). Training on them would leak the evaluation set.
-var evalSplits = map[string][]string{
-	"*":       {"test", "held-out", "heldout"},
-	"wtq":     {"pristine-unseen-tables"},
-	"tabfact": {"small_test", "complex_test", "simple_test"},
-}
-
-// IsEvalSplit reports whether split is an evaluation split of benchmark.
-func IsEvalSplit(benchmark, split string) bool {
-	s := strings.ToLower(split)
-	for _, list := range [][]string{evalSplits["*"], evalSplits[strings.ToLower(benchmark)]} {
-		for _, e := range list {
-			if s == e || strings.HasSuffix(s, "-"+e) || strings.HasSuffix(s, "_"+e) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // LoadSource reads a benchmark file in the uniform JSONL schema as training
 // items. A file holding an evaluation split is refused unless
-// src.AllowEvalSplit is set. A record's meta.program (a distilled or gold
+// src.AllowEvalSplit is set (eval.IsEvalSplit says which splits are). A record's meta.program (a distilled or gold
 // program that prints the answer) becomes the item's gold program.
 //
 // The paper's splits are the default: AIT-QA, which ships as one file
@@ -60,10 +39,10 @@ func LoadSource(src SourceConfig) ([]Item, error) {
 	}
 	items := make([]Item, 0, len(exs))
 	for _, e := range exs {
-		if IsEvalSplit(e.Benchmark, e.Split) && !src.AllowEvalSplit {
+		if eval.IsEvalSplit(e.Benchmark, e.Split) && !src.AllowEvalSplit {
 			return nil, fmt.Errorf("training data %s: record %s is from %s's evaluation split %q; training on it would leak the evaluation set (set allow_eval_split: true on this source if that is really meant)", src.Path, e.ID, e.Benchmark, e.Split)
 		}
-		it := Item{ID: e.Benchmark + ":" + e.ID, Source: src.Path, Task: e.Task, Question: e.Question, Table: e.Table, Answers: e.Answer}
+		it := Item{ID: e.Benchmark + ":" + e.ID, Source: src.Path, Task: eval.PromptQuestion(&e).Task, Question: e.Question, Table: e.Table, Answers: e.Answer}
 		if p := e.MetaString("program"); p != "" {
 			it.GoldProgram = p
 		}
@@ -144,22 +123,14 @@ func loadDistilled(src SourceConfig) (items []Item, ok bool, err error) {
 	return items, ok, nil
 }
 
-// trainSplits are the paper's training splits, per benchmark.
-var trainSplits = map[string]string{eval.WTQ: "training", eval.TabFact: "train", eval.HiTab: "train", eval.AITQA: "train"}
-
-// loadSourceExamples reads a source's examples, AIT-QA's "all" cut to its
-// seeded train part.
+// loadSourceExamples reads a source's examples: a benchmark's training
+// split, or a uniform JSONL whose one-file benchmarks (AIT-QA's split
+// "all") are cut to their train part.
 func loadSourceExamples(src SourceConfig) ([]eval.Example, error) {
 	if src.Benchmark != "" {
-		if !eval.KnownBenchmark(src.Benchmark) {
-			return nil, fmt.Errorf("unknown benchmark %q: want one of %s", src.Benchmark, strings.Join(eval.Benchmarks(), ", "))
-		}
 		split := src.Split
 		if split == "" {
-			split = trainSplits[src.Benchmark]
-			if split == "" {
-				split = "train"
-			}
+			split = eval.TrainSplit(src.Benchmark)
 		}
 		return eval.LoadData(src.Benchmark, src.Path, split)
 	}
@@ -167,20 +138,7 @@ func loadSourceExamples(src SourceConfig) ([]eval.Example, error) {
 	if err != nil {
 		return nil, err
 	}
-	var aitqa []eval.Example
-	out := exs[:0:0]
-	for _, e := range exs {
-		if e.Benchmark == eval.AITQA && e.Split == "all" {
-			aitqa = append(aitqa, e)
-			continue
-		}
-		out = append(out, e)
-	}
-	if len(aitqa) > 0 {
-		train, _ := eval.AITQASplit(aitqa, eval.AITQASplitSeed, eval.AITQATrainFraction)
-		out = append(out, train...)
-	}
-	return out, nil
+	return eval.TrainPart(exs), nil
 }
 
 // LoadLTI reads LTI triples (JSON lines of layouts.LTITask, as written by

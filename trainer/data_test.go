@@ -9,27 +9,6 @@ import (
 	"tabler1/eval"
 )
 
-func TestIsEvalSplit(t *testing.T) {
-	for _, tc := range []struct {
-		bench, split string
-		want         bool
-	}{
-		{"wtq", "pristine-unseen-tables", true},
-		{"wtq", "pristine-seen-tables", false},
-		{"wtq", "train", false},
-		{"tabfact", "test", true},
-		{"tabfact", "small_test", true},
-		{"tabfact", "val", false},
-		{"hitab", "test", true},
-		{"hitab", "dev", false},
-		{"aitqa", "held-out", true},
-	} {
-		if got := IsEvalSplit(tc.bench, tc.split); got != tc.want {
-			t.Errorf("IsEvalSplit(%s, %s) = %v, want %v", tc.bench, tc.split, got, tc.want)
-		}
-	}
-}
-
 func TestLoadSource(t *testing.T) {
 	items, err := LoadSource(SourceConfig{Path: "../../shared/data/wtq.dev.jsonl", Limit: 5})
 	if err != nil {

@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"go.uber.org/zap"
 
 	"tabler1/grpo"
 )
@@ -119,11 +122,12 @@ type metricsLog struct {
 
 // openMetrics opens the run's metrics.jsonl for appending. On resume from
 // step, lines past step (written before a crash, to be redone) are dropped
-// first, and so are their rollout logs.
-func openMetrics(runDir string, resumeStep int, rollouts bool) (*metricsLog, error) {
+// first, and so are their rollout logs; a torn last line (a crash or a full
+// disk during its write) is dropped with a warning.
+func openMetrics(runDir string, resumeStep int, rollouts bool, log *zap.Logger) (*metricsLog, error) {
 	path := filepath.Join(runDir, "metrics.jsonl")
 	if resumeStep >= 0 {
-		if err := truncateMetrics(path, resumeStep); err != nil {
+		if err := truncateMetrics(path, resumeStep, log); err != nil {
 			return nil, err
 		}
 		ents, _ := os.ReadDir(filepath.Join(runDir, "rollouts"))
@@ -146,22 +150,46 @@ func openMetrics(runDir string, resumeStep int, rollouts bool) (*metricsLog, err
 	return &metricsLog{dir: runDir, f: f, rollouts: rollouts}, nil
 }
 
-func truncateMetrics(path string, step int) error {
-	ms, err := ReadMetrics(path)
+// truncateMetrics keeps the lines of steps up to step, byte for byte, and
+// rewrites the file atomically. Only the last line may be torn: it is
+// dropped and logged; an unreadable line before it is an error.
+func truncateMetrics(path string, step int, log *zap.Logger) error {
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("reading metrics: %w", err)
+	}
+	lines := bytes.Split(b, []byte("\n"))
+	last := len(lines) - 1
+	for last >= 0 && len(bytes.TrimSpace(lines[last])) == 0 {
+		last--
 	}
 	var keep []byte
-	for _, m := range ms {
+	for i, line := range lines[:last+1] {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var m struct {
+			Step int `json:"step"`
+		}
+		if err := json.Unmarshal(line, &m); err != nil {
+			if i < last {
+				return fmt.Errorf("%s:%d: %w; only a torn last line is dropped on resume: repair or remove this line", path, i+1, err)
+			}
+			log.Warn("metrics.jsonl ends with a torn line (an interrupted write); dropping it",
+				zap.String("path", path), zap.Int("line", i+1), zap.Int("bytes", len(line)), zap.Error(err))
+			continue
+		}
 		if m.Step <= step {
-			b, _ := json.Marshal(m)
-			keep = append(append(keep, b...), '\n')
+			keep = append(append(keep, line...), '\n')
 		}
 	}
-	return os.WriteFile(path, keep, 0o644)
+	if bytes.Equal(keep, b) {
+		return nil
+	}
+	return writeFileAtomic(path, keep)
 }
 
 func (l *metricsLog) write(m StepMetrics, samples []Sample) error {
@@ -175,7 +203,10 @@ func (l *metricsLog) write(m StepMetrics, samples []Sample) error {
 	if !l.rollouts || len(samples) == 0 {
 		return nil
 	}
-	f, err := os.Create(filepath.Join(l.dir, "rollouts", "step-"+strconv.Itoa(m.Step)+".jsonl"))
+	// Written aside and renamed: a crash never leaves a torn rollout log.
+	path := filepath.Join(l.dir, "rollouts", "step-"+strconv.Itoa(m.Step)+".jsonl")
+	tmp := path + tmpSuffix
+	f, err := os.Create(tmp)
 	if err != nil {
 		return fmt.Errorf("writing rollout log: %w", err)
 	}
@@ -184,14 +215,19 @@ func (l *metricsLog) write(m StepMetrics, samples []Sample) error {
 	for i := range samples {
 		if err := enc.Encode(&samples[i]); err != nil {
 			f.Close()
+			os.Remove(tmp)
 			return fmt.Errorf("writing rollout log: %w", err)
 		}
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
-		return err
+		os.Remove(tmp)
+		return fmt.Errorf("writing rollout log: %w", err)
 	}
-	return f.Close()
+	if err := commitTemp(f, tmp, path); err != nil {
+		return fmt.Errorf("writing rollout log: %w", err)
+	}
+	return nil
 }
 
 func (l *metricsLog) Close() error { return l.f.Close() }

@@ -179,7 +179,7 @@ func writeCheckpointConfig(ckpt string, c *Config) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(ckpt, checkpointConfigFile), b, 0o644)
+	return writeFileAtomic(filepath.Join(ckpt, checkpointConfigFile), b)
 }
 
 // resumeConfigCheck compares the configuration of checkpoint ckpt (state

@@ -39,17 +39,28 @@ func runFake(t *testing.T, dir string, resume bool, crashAt int) error {
 	return runFakeConfig(t, dir, resumeConfig, resume, crashAt)
 }
 
-func runFakeConfig(t *testing.T, dir, config string, resume bool, crashAt int) error {
+// runFakeConfig runs the configuration yaml in dir on the fakes and the
+// remote fake backend.
+func runFakeConfig(t *testing.T, dir, yaml string, resume bool, crashAt int) error {
 	t.Helper()
-	cfg, err := ParseConfig([]byte(config))
+	return runConfig(t, yaml, dir, resume, crashAt, func(*Config) Backend {
+		srv := httptest.NewServer(backendtest.New(1))
+		t.Cleanup(srv.Close)
+		return &RemoteBackend{URL: srv.URL, Retries: 1, Backoff: time.Millisecond}
+	})
+}
+
+// runConfig runs the configuration yaml in dir on the fakes and the backend
+// newBackend returns; crashAt > 0 stops the run after that step as kill -9
+// would.
+func runConfig(t *testing.T, yaml, dir string, resume bool, crashAt int, newBackend func(*Config) Backend) error {
+	t.Helper()
+	cfg, err := ParseConfig([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.RunDir = dir
-	srv := httptest.NewServer(backendtest.New(1))
-	defer srv.Close()
-	be := &RemoteBackend{URL: srv.URL, Retries: 1, Backoff: time.Millisecond}
-	d := fakeDeps(cfg, be)
+	d := fakeDeps(cfg, newBackend(cfg))
 	if crashAt > 0 {
 		d.AfterStep = func(step int) error {
 			if step == crashAt {

@@ -52,6 +52,8 @@ type Trainer struct {
 
 	state State
 	rng   *rand.PCG
+	// versions continues the publish version of a resumed checkpoint.
+	versions publishedVersions
 	// perturb re-runs programs that ran ok on a perturbed table
 	// (rewards.computes_nothing.perturb).
 	perturb bool
@@ -153,33 +155,21 @@ func (t *Trainer) Run(ctx context.Context, resume bool) error {
 			return fmt.Errorf("run directory %s already holds a run (metrics.jsonl); continue it with --resume, or start a new run with another --run-dir", dir)
 		}
 	}
+	removed, err := cleanRunDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, p := range removed {
+		t.log.Warn("removed what an interrupted run left unfinished", zap.String("path", p))
+	}
 	if resume {
-		ckpt, st, ok, err := LatestCheckpoint(dir)
+		ckpt, st, ok, err := t.resumeCheckpoint(ctx, dir)
 		if err != nil {
 			return err
 		}
 		if ok {
-			changes, err := resumeConfigCheck(ckpt, dir, t.cfg, st)
-			if err != nil {
-				return err
-			}
-			for _, c := range changes {
-				t.log.Info("resume: configuration changed", zap.String("key", c.Key), zap.String("old", c.Old), zap.String("new", c.New))
-				if t.d.Progress != nil {
-					fmt.Fprintf(t.d.Progress, "resume: %s: %s -> %s\n", c.Key, orNone(c.Old), orNone(c.New))
-				}
-			}
-			if len(st.Cursors) != len(t.cfg.Stages) {
-				return fmt.Errorf("resume: checkpoint %s has %d stage cursors, the configuration %d stages", ckpt, len(st.Cursors), len(t.cfg.Stages))
-			}
-			if err := t.d.Backend.Load(ctx, mustAbs(ckpt)); err != nil {
-				return fmt.Errorf("resume from %s: %w", ckpt, err)
-			}
-			if err := t.rng.UnmarshalBinary(st.RNG); err != nil {
-				return fmt.Errorf("resume from %s: rng state: %w", ckpt, err)
-			}
-			st.ConfigHash = t.state.ConfigHash // later checkpoints are written under this configuration
 			t.state = st
+			t.versions = publishedVersions{resumed: st.PublishVersion}
 			resumeStep = st.Step
 			t.log.Info("resumed", zap.String("checkpoint", ckpt), zap.Int("step", st.Step))
 		} else {
@@ -190,7 +180,7 @@ func (t *Trainer) Run(ctx context.Context, resume bool) error {
 	if err := t.writeConfig(); err != nil {
 		return err
 	}
-	ml, err := openMetrics(dir, resumeStep, t.cfg.Logging.RolloutLog == nil || *t.cfg.Logging.RolloutLog)
+	ml, err := openMetrics(dir, resumeStep, t.cfg.Logging.RolloutLog == nil || *t.cfg.Logging.RolloutLog, t.log)
 	if err != nil {
 		return err
 	}
@@ -268,6 +258,7 @@ func (t *Trainer) Run(ctx context.Context, resume bool) error {
 			return fmt.Errorf("step %d (%s): %w", step, t.cfg.Stages[si].Kind, err)
 		}
 		t.state.Step, t.state.Stage, t.state.StageKind = step, si, t.cfg.Stages[si].Kind
+		m.Version = t.versions.next(m.Version)
 		t.state.PublishVersion = m.Version
 		// The new weights are served: the pipeline may run further ahead.
 		gate.set(step)
@@ -297,6 +288,90 @@ func (t *Trainer) Run(ctx context.Context, resume bool) error {
 	return save("end")
 }
 
+// resumeCheckpoint loads the newest complete checkpoint that loads into the
+// backend. One whose state.json or weights cannot be read (a crash or a
+// full disk while it was written) is set aside as step-N.corrupt with a
+// warning, and the previous one is tried. A checkpoint of another
+// configuration is compared with this one key by key (resumeConfigCheck):
+// a change a resume may not take, or a backend that cannot be reached, is
+// an error.
+func (t *Trainer) resumeCheckpoint(ctx context.Context, dir string) (string, State, bool, error) {
+	steps, err := listCheckpoints(dir)
+	if err != nil {
+		return "", State{}, false, err
+	}
+	for i := len(steps) - 1; i >= 0; i-- {
+		ckpt := CheckpointDir(dir, steps[i])
+		st, err := readState(ckpt)
+		if err == nil {
+			changes, cerr := resumeConfigCheck(ckpt, dir, t.cfg, st)
+			if cerr != nil {
+				return "", State{}, false, cerr
+			}
+			for _, c := range changes {
+				t.log.Info("resume: configuration changed", zap.String("key", c.Key), zap.String("old", c.Old), zap.String("new", c.New))
+				if t.d.Progress != nil {
+					fmt.Fprintf(t.d.Progress, "resume: %s: %s -> %s\n", c.Key, orNone(c.Old), orNone(c.New))
+				}
+			}
+			st.ConfigHash = t.state.ConfigHash // later checkpoints are written under this configuration
+			if len(st.Cursors) != len(t.cfg.Stages) {
+				return "", State{}, false, fmt.Errorf("resume: checkpoint %s has %d stage cursors, the configuration %d stages", ckpt, len(st.Cursors), len(t.cfg.Stages))
+			}
+			if err = t.d.Backend.Load(ctx, mustAbs(ckpt)); err != nil {
+				if ctx.Err() != nil || !checkpointAtFault(t.d.Backend, err) {
+					return "", State{}, false, fmt.Errorf("resume from %s: %w", ckpt, err)
+				}
+			} else if err = t.rng.UnmarshalBinary(st.RNG); err != nil {
+				err = fmt.Errorf("rng state: %w", err)
+			}
+		}
+		if err == nil {
+			return ckpt, st, true, nil
+		}
+		aside, aerr := setAside(ckpt)
+		if aerr != nil {
+			return "", State{}, false, fmt.Errorf("resume: checkpoint %s is unusable (%v), and setting it aside failed: %w", ckpt, err, aerr)
+		}
+		t.log.Warn("checkpoint unusable; falling back to the previous one", zap.String("checkpoint", ckpt), zap.String("moved_to", aside), zap.Error(err))
+		if t.d.Progress != nil {
+			fmt.Fprintf(t.d.Progress, "warning: checkpoint %s is unusable (%v); moved to %s, resuming from the previous checkpoint\n", ckpt, err, aside)
+		}
+	}
+	return "", State{}, false, nil
+}
+
+// checkpointAtFault reports whether a failed Load is the checkpoint's fault
+// (unreadable or truncated files) rather than an unreachable backend, which
+// must not make a resume fall back to an older checkpoint.
+func checkpointAtFault(b Backend, err error) bool {
+	if _, remote := b.(*RemoteBackend); remote {
+		var re *RemoteError
+		return errors.As(err, &re)
+	}
+	return true
+}
+
+// publishedVersions keeps the published weights' version growing across a
+// resume: a backend that restarts its count (the embedded server starts
+// at 1) is offset to continue from the version the checkpoint recorded.
+type publishedVersions struct {
+	resumed int // the checkpoint's PublishVersion (0: a fresh run)
+	offset  int
+	started bool
+}
+
+// next maps the backend's version v to the run's.
+func (p *publishedVersions) next(v int) int {
+	if !p.started {
+		p.started = true
+		if v <= p.resumed {
+			p.offset = p.resumed + 1 - v
+		}
+	}
+	return v + p.offset
+}
+
 func mustAbs(p string) string {
 	if a, err := filepath.Abs(p); err == nil {
 		return a
@@ -309,7 +384,7 @@ func (t *Trainer) writeConfig() error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(t.cfg.RunDir, "config.yaml"), b, 0o644)
+	return writeFileAtomic(filepath.Join(t.cfg.RunDir, "config.yaml"), b)
 }
 
 // draw takes the next n items of stage si's order.

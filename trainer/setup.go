@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -52,6 +51,9 @@ func Setup(ctx context.Context, cfg *Config, o Options) (*Trainer, func() error,
 		return nil, nil, err
 	}
 	d := Deps{Log: log, Progress: o.Progress, Terminal: o.Terminal}
+	if err := checkDataPaths(cfg); err != nil {
+		return fail(err)
+	}
 
 	endpoints, modelName := cfg.Model.Endpoints, cfg.Model.Name
 	switch cfg.Backend.Kind {
@@ -70,13 +72,9 @@ func Setup(ctx context.Context, cfg *Config, o Options) (*Trainer, func() error,
 		if err != nil {
 			return fail(err)
 		}
-		hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		h, err := rb.Health(hctx)
-		cancel()
-		if err != nil {
-			return fail(fmt.Errorf("remote backend at %s is not answering its health check: %w", rb.URL, err))
+		if err := backendHealth(ctx, rb, cfg.Backend.HealthTimeout, log); err != nil {
+			return fail(err)
 		}
-		log.Info("remote backend", zap.String("url", rb.URL), zap.Any("health", h))
 		d.Backend = rb
 	}
 
@@ -103,12 +101,14 @@ func Setup(ctx context.Context, cfg *Config, o Options) (*Trainer, func() error,
 	}
 	if cfg.hasGRPO() {
 		r := cfg.Rollout
-		pool, err := rollout.NewPool(rollout.PoolConfig{Endpoints: endpoints, Model: modelName, MaxConcurrency: r.Concurrency,
-			RequestTimeout: r.Timeout, MaxRetries: r.Retries, Seed: cfg.Seed}, log.Named("rollout"))
+		pool, err := rollout.NewPool(cfg.rolloutPool(endpoints, modelName), log.Named("rollout"))
 		if err != nil {
 			return fail(fmt.Errorf("rollout endpoints: %w", err))
 		}
 		closers = append(closers, pool.Close)
+		if err := pool.Check(ctx, r.HealthTimeout); err != nil {
+			return fail(fmt.Errorf("rollout endpoints: %w", err))
+		}
 		d.Generator = PoolGenerator{Pool: pool}
 		d.Scorer = GRPOScorer{Config: cfg.Rewards, PreviewRows: r.PreviewRows, MaxTokens: r.MaxTokens}
 	}

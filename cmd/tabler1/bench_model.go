@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"tabler1/model"
@@ -42,11 +41,7 @@ func benchModel(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		b, err := json.Marshal(res)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(e.stdout, string(b))
+		return printJSON(e.stdout, res)
 	}
 	return nil
 }

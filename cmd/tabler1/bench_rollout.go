@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"tabler1/rollout"
@@ -32,12 +31,7 @@ func benchRollout(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		b, err := json.Marshal(res)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(e.stdout, string(b))
-		return nil
+		return printJSON(e.stdout, res)
 	}
 	fmt.Fprintf(e.stdout, "rollout pool:   %9.0f completions/s  %7.1f µs CPU/request (process)\n", res.CompletionsPerS, res.CPUPerRequestUS)
 	fmt.Fprintf(e.stdout, "bare net/http:  %9.0f completions/s  %7.1f µs CPU/request (process)\n", res.BareCompletionsPerS, res.BareCPUPerRequestUS)

@@ -20,12 +20,12 @@ func cmdDistill(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "distill", "--endpoint URL --model NAME --data FILE|--data-dir DIR --out FILE [flags]",
 		"Ask a teacher endpoint (the paper: DeepSeek-V3) for program answers to training questions,\n"+
 			"run each program on its full table in the sandbox, keep the correct ones (at most\n"+
-			"--max-per-dataset per benchmark; the paper kept 5,000) and write SFT JSONL.")
+			"--max-per-dataset per benchmark; the paper kept 5,000) and write SFT JSONL.\n"+benchmarksUsage())
 	endpoint := fs.String("endpoint", "", "teacher OpenAI base URL(s), comma-separated, e.g. https://api.deepseek.com/v1")
 	model := fs.String("model", "", "teacher model id")
 	server := fs.String("server", rollout.ServerOpenAI, "server kind: vllm, sglang, embedded, llamacpp, ollama or openai")
 	apiKeyEnv := fs.String("api-key-env", "", "environment variable holding the teacher's API key")
-	bench := fs.String("bench", "wtq,tabfact,hitab,aitqa", "benchmarks, comma-separated")
+	bench := fs.String("bench", strings.Join(eval.PaperBenchmarks(), ","), "benchmarks, comma-separated")
 	data := fs.String("data", "", "uniform JSONL file of training questions")
 	dataDir := fs.String("data-dir", "", "directory of <bench>.<split>.jsonl files or of one benchmark's native files")
 	split := fs.String("split", "train", "split to read")
@@ -42,6 +42,10 @@ func cmdDistill(ctx context.Context, e *env, args []string) error {
 	preview := fs.Int("preview-rows", 10, "table rows shown in the prompt")
 	workers := fs.Int("sandbox-workers", 0, "Python sandbox workers (default: CPUs)")
 	wall := fs.Duration("wall", 10*time.Second, "wall-clock limit per program")
+	requestTimeout := fs.Duration("request-timeout", 0, "limit on one attempt of a request (default 5m)")
+	stallTimeout := fs.Duration("stall-timeout", 0, "stop when no endpoint has answered for this long while requests wait (default 10m)")
+	healthTimeout := fs.Duration("health-timeout", 10*time.Second, "limit on the check, before any request, that every endpoint answers GET /v1/models")
+	maxFailed := fs.Float64("max-failed-requests", eval.DefaultMaxFailedRequests, "share of questions whose request failed above which distill exits 1 (after writing what it kept; 1: never)")
 	if err := parseFlags(e, fs, args, false); err != nil {
 		return err
 	}
@@ -59,45 +63,48 @@ func cmdDistill(ctx context.Context, e *env, args []string) error {
 	if *n < 1 || *keep < 1 || *maxPer < 1 || *concurrency < 1 {
 		return usageError{"--n, --keep, --max-per-dataset and --concurrency must be at least 1"}
 	}
+	if *maxFailed <= 0 || *maxFailed > 1 {
+		return usageError{fmt.Sprintf("--max-failed-requests is %g: want a share in (0, 1]", *maxFailed)}
+	}
 
+	benches, err := parseBenchmarks(*bench)
+	if err != nil {
+		return err
+	}
+	if len(benches) == 0 {
+		return usageError{"--bench names no benchmark"}
+	}
+	exs, err := eval.LoadBenchmarks(benches, path, *split, *limit, *seed)
+	if err != nil {
+		return err
+	}
 	var qs []rollout.Question
 	examples := map[string]*eval.Example{}
-	for _, b := range strings.Split(*bench, ",") {
-		b = strings.TrimSpace(b)
-		if !eval.KnownBenchmark(b) {
-			return usageError{fmt.Sprintf("unknown benchmark %q: want some of %v", b, eval.Benchmarks())}
+	for i := range exs {
+		ex := &exs[i]
+		key := ex.Benchmark + "\x00" + ex.ID
+		if examples[key] != nil {
+			return fmt.Errorf("%s: question id %q appears twice", ex.Benchmark, ex.ID)
 		}
-		exs, err := eval.LoadData(b, path, *split)
-		if err != nil {
-			return err
-		}
-		if *limit > 0 {
-			exs = eval.SeededSubset(exs, *limit, *seed)
-		}
-		for i := range exs {
-			ex := &exs[i]
-			key := ex.Benchmark + "\x00" + ex.ID
-			if examples[key] != nil {
-				return fmt.Errorf("%s: question id %q appears twice", ex.Benchmark, ex.ID)
-			}
-			examples[key] = ex
-			task := rollout.TaskQA
-			if ex.Benchmark == eval.TabFact {
-				task = rollout.TaskTabFact
-			}
-			qs = append(qs, rollout.Question{ID: ex.ID, Bench: ex.Benchmark, Task: task, Question: ex.Question, Table: ex.Table, Gold: ex.Answer})
-		}
+		examples[key] = ex
+		q := eval.PromptQuestion(ex)
+		q.Gold = ex.Answer
+		qs = append(qs, q)
 	}
 
 	var eps []rollout.EndpointConfig
 	for _, u := range strings.Split(*endpoint, ",") {
 		eps = append(eps, rollout.EndpointConfig{URL: strings.TrimSpace(u), Server: *server})
 	}
-	pool, err := rollout.NewPool(rollout.PoolConfig{Endpoints: eps, Model: *model, APIKeyEnv: *apiKeyEnv, MaxConcurrency: *concurrency * *n}, nil)
+	pool, err := rollout.NewPool(rollout.PoolConfig{Endpoints: eps, Model: *model, APIKeyEnv: *apiKeyEnv, MaxConcurrency: *concurrency * *n,
+		RequestTimeout: *requestTimeout, StallTimeout: *stallTimeout}, nil)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	if err := pool.Check(ctx, *healthTimeout); err != nil {
+		return err
+	}
 	tm, err := rollout.LoadTemplates(rollout.TemplateConfig{PreviewRows: *preview})
 	if err != nil {
 		return err
@@ -122,11 +129,15 @@ func cmdDistill(ctx context.Context, e *env, args []string) error {
 	}
 	b, _ := json.Marshal(st)
 	fmt.Fprintln(e.stdout, string(b))
-	return err
+	if err != nil {
+		return err
+	}
+	return failedRequests("distill", st.FailedRequests, st.Questions-st.Skipped, *maxFailed, "")
 }
 
 // evalGrader grades a program's answer with the question's benchmark
-// scorer, reading the answer into items as the eval runner does.
+// scorer, reading the answer into items and a prediction as the eval
+// runner does.
 type evalGrader struct{ examples map[string]*eval.Example }
 
 func (g evalGrader) Correct(q rollout.Question, answer string) (bool, error) {
@@ -138,10 +149,6 @@ func (g evalGrader) Correct(q rollout.Question, answer string) (bool, error) {
 	if len(items) == 0 {
 		return false, nil
 	}
-	pred := eval.List(ex.ID, items)
-	if ex.Benchmark == eval.FeTaQA || ex.Benchmark == eval.TableBench {
-		pred = eval.Text(ex.ID, strings.Join(items, ", "))
-	}
-	o, err := eval.ScoreExample(ex, pred)
+	o, err := eval.ScoreExample(ex, eval.PredictionFor(ex, items))
 	return o.Correct, err
 }

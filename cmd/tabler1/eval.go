@@ -24,14 +24,14 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 			"paradigm), run its programs in the sandbox, score with the official metrics, and write\n"+
 			"report.{json,md,html}, the predictions in the official formats, and a cache of completed\n"+
 			"samples (samples.jsonl) that a rerun with the same --out resumes from.\n"+
-			"Benchmarks: "+strings.Join(eval.Benchmarks(), ", "))
+			benchmarksUsage())
 	config := fs.String("config", "", "YAML eval configuration (configs/eval.yaml); flags override it")
 	endpoint := fs.String("endpoint", "", "OpenAI base URL(s), comma-separated, e.g. http://127.0.0.1:8000/v1")
 	model := fs.String("model", "", "served model id")
 	server := fs.String("server", "", "server kind: vllm, sglang, embedded, ... (default vllm)")
 	chat := fs.Bool("chat", false, "send prompts to /v1/chat/completions as one user message (instruct models)")
 	apiKeyEnv := fs.String("api-key-env", "", "environment variable holding the API key")
-	bench := fs.String("bench", "", "benchmarks, comma-separated (default wtq,tabfact,hitab,aitqa)")
+	bench := fs.String("bench", "", "benchmarks, comma-separated (default "+strings.Join(eval.PaperBenchmarks(), ",")+")")
 	data := fs.String("data", "", "uniform JSONL file")
 	dataDir := fs.String("data-dir", "", "directory of <bench>.<split>.jsonl files, or of one benchmark's native files")
 	split := fs.String("split", "", "split to read (native files: default the benchmark's test split)")
@@ -48,6 +48,10 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 	workers := fs.Int("sandbox-workers", 0, "Python sandbox workers (default: CPUs)")
 	out := fs.String("out", "", "output directory")
 	checkpoint := fs.String("checkpoint", "", "embedded-model checkpoint to serve in-process on a loopback port (instead of --endpoint)")
+	requestTimeout := fs.Duration("request-timeout", 0, "limit on one attempt of a request (default 5m)")
+	stallTimeout := fs.Duration("stall-timeout", 0, "stop when no endpoint has answered for this long while requests wait (default 10m)")
+	healthTimeout := fs.Duration("health-timeout", 0, "limit on the check, before any request, that every endpoint answers GET /v1/models (default 10s)")
+	maxFailed := fs.Float64("max-failed-requests", 0, fmt.Sprintf("share of samples whose request failed above which eval exits 1 after writing its report (default %g; 1: never)", eval.DefaultMaxFailedRequests))
 	if err := parseFlags(e, fs, args, false); err != nil {
 		return err
 	}
@@ -83,6 +87,8 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 		"max-tokens": func() { rc.MaxTokens = *maxTokens }, "concurrency": func() { rc.Concurrency = *concurrency },
 		"preview-rows": func() { rc.PreviewRows = *preview }, "template": func() { rc.Template = *template }, "sandbox-workers": func() { rc.SandboxWorkers = *workers },
 		"out": func() { rc.Out = *out }, "checkpoint": func() { rc.Checkpoint = *checkpoint; rc.Endpoints = nil },
+		"request-timeout": func() { rc.RequestTimeout = *requestTimeout }, "stall-timeout": func() { rc.StallTimeout = *stallTimeout },
+		"health-timeout": func() { rc.HealthTimeout = *healthTimeout }, "max-failed-requests": func() { rc.MaxFailedRequests = *maxFailed },
 	}
 	for name, apply := range override {
 		if set[name] {
@@ -116,16 +122,9 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 		return usageError{err.Error()}
 	}
 
-	var exs []eval.Example
-	for _, b := range rc.Benchmarks {
-		bexs, err := eval.LoadData(b, rc.Data, rc.Split)
-		if err != nil {
-			return err
-		}
-		if rc.Limit > 0 {
-			bexs = eval.SeededSubset(bexs, rc.Limit, rc.Seed)
-		}
-		exs = append(exs, bexs...)
+	exs, err := eval.LoadBenchmarks(rc.Benchmarks, rc.Data, rc.Split, rc.Limit, rc.Seed)
+	if err != nil {
+		return err
 	}
 
 	eps := make([]rollout.EndpointConfig, len(rc.Endpoints))
@@ -133,11 +132,15 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 		eps[i] = rollout.EndpointConfig{URL: u, Server: rc.Server}
 	}
 	pool, err := rollout.NewPool(rollout.PoolConfig{Endpoints: eps, Model: rc.Model, APIKeyEnv: rc.APIKeyEnv,
-		MaxConcurrency: max(rc.Concurrency, 8)}, nil)
+		MaxConcurrency: max(rc.Concurrency, 8), RequestTimeout: rc.RequestTimeout, StallTimeout: rc.StallTimeout}, nil)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	// A dead endpoint is an error now, not minutes of retried requests.
+	if err := pool.Check(ctx, rc.HealthTimeout); err != nil {
+		return err
+	}
 
 	if prompter == nil && rc.Template == eval.TemplateCompact {
 		prompter = compactPrompter{rows: rc.PreviewRows}
@@ -179,6 +182,7 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	stalled := pool.Err()
 	rep.Meta = map[string]any{"model": rc.Model, "endpoints": strings.Join(rc.Endpoints, ","), "mode": rc.Mode,
 		"temperature": rc.Temperature, "data": rc.Data}
 	if err := rep.WriteFiles(rc.Out); err != nil {
@@ -192,10 +196,26 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 		if rep.K > 1 {
 			line += fmt.Sprintf("  pass@1 %.2f  pass@%d %.2f  avg@%d %.2f", 100*b.PassAt[1], rep.K, 100*b.PassAtK, rep.K, 100*b.AvgAtK)
 		}
+		line += fmt.Sprintf("  failed requests %d/%d", b.FailedRequests, b.Samples)
 		fmt.Fprintln(e.stdout, line)
 	}
 	fmt.Fprintf(e.stdout, "report: %s\n", filepath.Join(rc.Out, eval.ReportHTML))
-	return nil
+	if stalled != nil {
+		return stalled
+	}
+	failed, total := rep.FailedRequests()
+	return failedRequests("eval", failed, total, rc.MaxFailedRequests, firstRequestFailure(rep.Samples))
+}
+
+// firstRequestFailure is the error of the first sample whose request
+// failed, for the message of a failed eval.
+func firstRequestFailure(samples []eval.Sample) string {
+	for _, s := range samples {
+		if (s.Failure == eval.FailRequest || s.Failure == eval.FailRejected) && s.Exec != nil {
+			return fmt.Sprintf("%s %s: %s", s.Bench, s.ID, s.Exec.Detail)
+		}
+	}
+	return ""
 }
 
 // serveCheckpoint loads an embedded-model checkpoint and serves it with the

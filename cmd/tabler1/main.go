@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -53,10 +54,46 @@ func (u usageError) Error() string { return u.msg }
 var errHelp = errors.New("help requested")
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		// A second signal takes the default action: kill at once.
+		signal.Stop(sigs)
+		if sig, ok := s.(syscall.Signal); ok {
+			cancel(interrupted{sig})
+		}
+	}()
 	code := run(ctx, &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
-	stop()
+	signal.Stop(sigs)
 	os.Exit(code)
+}
+
+// interrupted is the cause of the context's cancellation when a signal
+// (SIGINT, SIGTERM) stops a command: it exits 128 + the signal's number
+// (130, 143), as a shell reports a process killed by it.
+type interrupted struct{ sig syscall.Signal }
+
+func (i interrupted) Error() string { return "interrupted by " + signalName(i.sig) }
+
+func (i interrupted) exitCode() int { return 128 + int(i.sig) }
+
+func signalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
+// interruption returns the signal that cancelled ctx, if one did.
+func interruption(ctx context.Context) (interrupted, bool) {
+	var i interrupted
+	ok := errors.As(context.Cause(ctx), &i)
+	return i, ok
 }
 
 func run(ctx context.Context, e *env, args []string) int {
@@ -76,9 +113,13 @@ func run(ctx context.Context, e *env, args []string) int {
 	}
 	err := c.run(ctx, e, args[1:])
 	var ue usageError
+	sig, signalled := interruption(ctx)
 	switch {
 	case err == nil:
 		return 0
+	case signalled && errors.Is(err, context.Canceled):
+		fmt.Fprintf(e.stderr, "tabler1 %s: %v\n", args[0], sig)
+		return sig.exitCode()
 	case errors.Is(err, errHelp):
 		return 0
 	case errors.As(err, &ue):
@@ -149,4 +190,11 @@ func requireFlags(fs *flag.FlagSet, names ...string) error {
 		}
 	}
 	return nil
+}
+
+// printJSON writes v as one line of JSON (HTML characters unescaped).
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }

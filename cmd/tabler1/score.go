@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 
 	"tabler1/eval"
 )
@@ -18,7 +16,7 @@ func cmdScore(ctx context.Context, e *env, args []string) error {
 			"plus \"scale\" for TAT-QA) with the benchmark's official metric. Official formats are read too:\n"+
 			"*.tsv (WTQ: id<TAB>item<TAB>item), *.json ({uid: [answer, scale]} for TAT-QA, {id: label} for TabFact). --data is a uniform JSONL file,\n"+
 			"a directory of <bench>.<split>.jsonl files, or a directory of the benchmark's native files.\n"+
-			"Benchmarks: "+strings.Join(eval.Benchmarks(), ", "))
+			benchmarksUsage())
 	bench := fs.String("bench", "", "benchmark name")
 	data := fs.String("data", "", "benchmark data: uniform JSONL file or directory")
 	split := fs.String("split", "", "split, for a directory of native files (default: the benchmark's test split)")
@@ -30,8 +28,10 @@ func cmdScore(ctx context.Context, e *env, args []string) error {
 	if err := requireFlags(fs, "bench", "data", "predictions"); err != nil {
 		return err
 	}
-	if !eval.KnownBenchmark(*bench) {
-		return usageError{fmt.Sprintf("unknown benchmark %q: want one of %s", *bench, strings.Join(eval.Benchmarks(), ", "))}
+	if names, err := parseBenchmarks(*bench); err != nil {
+		return err
+	} else if len(names) != 1 {
+		return usageError{fmt.Sprintf("--bench %q: give one benchmark", *bench)}
 	}
 	exs, err := eval.LoadData(*bench, *data, *split)
 	if err != nil {
@@ -54,9 +54,7 @@ func cmdScore(ctx context.Context, e *env, args []string) error {
 			out[k] = v
 		}
 		out["n"], out["unknown"], out["missing"] = res.N, res.Unknown, res.Missing
-		enc := json.NewEncoder(e.stdout)
-		enc.SetEscapeHTML(false)
-		return enc.Encode(out)
+		return printJSON(e.stdout, out)
 	}
 	fmt.Fprintf(e.stdout, "%s: accuracy %.4f (n=%d, unknown=%d, missing=%d)\n", *bench, res.Metrics["accuracy"], res.N, res.Unknown, res.Missing)
 	keys := make([]string, 0, len(res.Metrics))

@@ -96,6 +96,12 @@ func TestServeCommandErrors(t *testing.T) {
 		{[]string{"serve"}, 2, "--checkpoint is required"},
 		{[]string{"serve", "--checkpoint", "/nonexistent/ckpt"}, 1, "checkpoint directory"},
 		{[]string{"bench", "model", "--config", "huge"}, 2, `--config "huge"`},
+		{[]string{"serve", "--checkpoint", "/nonexistent/ckpt", "--addr", "0.0.0.0:0"}, 1, "without an API key"},
+		{[]string{"serve", "--checkpoint", "/nonexistent/ckpt", "--addr", ":8000"}, 1, "--insecure"},
+		{[]string{"serve", "--checkpoint", "/nonexistent/ckpt", "--addr", "0.0.0.0:0", "--insecure"}, 1, "checkpoint directory"},
+		{[]string{"serve", "--checkpoint", "/nonexistent/ckpt", "--addr", "0.0.0.0:0", "--api-key", "k"}, 1, "checkpoint directory"},
+		{[]string{"serve", "--checkpoint", "/nonexistent/ckpt", "--addr", "[::1]:0"}, 1, "checkpoint directory"},
+		{[]string{"serve", "--checkpoint", "/nonexistent/ckpt", "--addr", "localhost:0"}, 1, "checkpoint directory"},
 	}
 	for _, tc := range tests {
 		code, _, errs := runCmd(t, tc.args...)

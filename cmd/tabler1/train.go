@@ -21,7 +21,8 @@ func cmdTrain(ctx context.Context, e *env, args []string) error {
 	config := fs.String("config", "", "run configuration (YAML)")
 	runDir := fs.String("run-dir", "", "run directory (default: the configuration's run_dir, else runs/<name>)")
 	resume := fs.Bool("resume", false, "continue from the newest complete checkpoint of the run directory")
-	dryRun := fs.Bool("dry-run", false, "print the resolved configuration and the plan, and exit")
+	dryRun := fs.Bool("dry-run", false, "validate as a run does, print the resolved configuration and the plan, check data paths, probe the backend and endpoints, and exit")
+	offline := fs.Bool("offline", false, "with --dry-run: skip the network probes (backend health, endpoints' GET /v1/models)")
 	if err := parseFlags(e, fs, args, false); err != nil {
 		return err
 	}
@@ -36,7 +37,17 @@ func cmdTrain(ctx context.Context, e *env, args []string) error {
 		cfg.RunDir = *runDir
 	}
 	if *dryRun {
-		return cfg.DryRun(e.stdout, e.getenv)
+		if err := cfg.DryRun(e.stdout, e.getenv); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, "# checks:")
+		if err := trainer.Preflight(ctx, cfg, e.getenv, *offline, func(line string) { fmt.Fprintln(e.stdout, "#"+line) }); err != nil {
+			return fmt.Errorf("dry run: the run would fail:\n%w", err)
+		}
+		return nil
+	}
+	if *offline {
+		return usageError{"--offline applies to --dry-run only"}
 	}
 	if err := os.MkdirAll(cfg.RunDir, 0o755); err != nil {
 		return fmt.Errorf("creating run directory: %w", err)
@@ -58,7 +69,8 @@ func cmdTrain(ctx context.Context, e *env, args []string) error {
 	defer closeAll()
 	err = t.Run(ctx, *resume)
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintf(e.stderr, "tabler1 train: interrupted after step %d; checkpoint written, continue with --resume\n", t.State().Step)
+		fmt.Fprintf(e.stderr, "tabler1 train: interrupted after step %d; checkpoint %s written; continue with:\n  tabler1 train --config %s --run-dir %s --resume\n",
+			t.State().Step, trainer.CheckpointDir(cfg.RunDir, t.State().Step), *config, cfg.RunDir)
 		return err
 	}
 	if err != nil {

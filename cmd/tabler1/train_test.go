@@ -9,8 +9,10 @@ import (
 
 func TestTrainDryRunShippedConfigs(t *testing.T) {
 	for _, f := range []string{"smoke.yaml", "stage1-lti.yaml", "stage2-grpo.yaml"} {
-		code, out, errs := runCmd(t, "train", "--config", filepath.Join("..", "..", "configs", f), "--dry-run")
-		if code != 0 {
+		code, out, errs := runCmd(t, "train", "--config", filepath.Join("..", "..", "configs", f), "--dry-run", "--offline")
+		// The real-run configurations name data and secrets a fresh clone
+		// lacks: the dry run says so (exit 1) after printing the plan.
+		if code != 0 && (f == "smoke.yaml" || !strings.Contains(errs, "the run would fail")) {
 			t.Errorf("%s: exit %d: %s", f, code, errs)
 			continue
 		}

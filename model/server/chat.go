@@ -98,8 +98,13 @@ func toMessages(in []chatMessage) ([]model.ChatMessage, error) {
 }
 
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
+	decoded, ok := s.admit(r)
+	if !ok {
+		return
+	}
+	defer decoded()
 	var req chatRequest
-	if !decodeBody(w, r, &req) {
+	if !s.decodeBody(w, r, &req) {
 		return
 	}
 	if req.MaxTokens == nil {
@@ -109,6 +114,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	msgs, err := toMessages(req.Messages)
 	if err != nil {
 		badRequest(w, "messages", "%v", err)
+		return
+	}
+	if n := model.ChatPromptLen(msgs); n >= sv.m.Config().Context {
+		badRequest(w, "messages", "%s", tooLong(n, sv.m.Config().Context))
 		return
 	}
 	prompt := model.ChatPrompt(msgs)
@@ -134,6 +143,8 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 			opts.TopLogprobs = *req.TopLogprobs
 		}
 	}
+	req.Messages, msgs = nil, nil // the ids are what is kept
+	decoded()
 	gens, err := s.run(r.Context(), sv.m, []job{{prompt: prompt, n: n, opts: opts}})
 	if err != nil {
 		s.generationFailed(w, r, err)

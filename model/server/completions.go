@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -45,39 +46,108 @@ type completionResponse struct {
 }
 
 // parsePrompts accepts a string, an array of strings, an array of token ids
-// or an array of arrays of token ids. Text prompts get BOS prepended.
-func parsePrompts(raw json.RawMessage) ([][]int, error) {
+// or an array of arrays of token ids. Text prompts get BOS prepended. The
+// number of prompts and the length of each text are checked against
+// maxPrompts and the model's context before any text is tokenized, so that
+// a huge body never becomes a huge array of ids.
+func parsePrompts(raw json.RawMessage, maxPrompts, context int) ([][]int, error) {
 	tok := model.Tokenizer{}
-	withBOS := func(s string) []int { return append([]int{model.BOS}, tok.Encode(s)...) }
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, fmt.Errorf("prompt is required")
-	}
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return [][]int{withBOS(one)}, nil
-	}
-	var texts []string
-	if json.Unmarshal(raw, &texts) == nil {
+	encode := func(texts []string) ([][]int, error) {
+		if len(texts) == 0 || len(texts) > maxPrompts {
+			return nil, fmt.Errorf("%d prompts: want 1..%d", len(texts), maxPrompts)
+		}
+		for i, t := range texts {
+			if n := 1 + tok.Len(t); n >= context {
+				return nil, fmt.Errorf("prompt %d: %s", i, tooLong(n, context))
+			}
+		}
 		out := make([][]int, len(texts))
 		for i, t := range texts {
-			out[i] = withBOS(t)
+			out[i] = append([]int{model.BOS}, tok.Encode(t)...)
 		}
 		return out, nil
 	}
-	var ids []int
-	if json.Unmarshal(raw, &ids) == nil {
-		return [][]int{ids}, nil
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, fmt.Errorf("prompt is required")
+	}
+	// An array is counted before it is decoded: a million tiny prompts or
+	// ids must not become a million-element slice first.
+	if n, ids := arrayLen(raw); ids && n >= context {
+		return nil, fmt.Errorf("prompt 0: %s", tooLong(n, context))
+	} else if !ids && n > maxPrompts {
+		return nil, fmt.Errorf("%d prompts: want 1..%d", n, maxPrompts)
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return encode([]string{one})
+	}
+	var texts []string
+	if json.Unmarshal(raw, &texts) == nil {
+		return encode(texts)
 	}
 	var many [][]int
-	if json.Unmarshal(raw, &many) == nil {
-		return many, nil
+	var ids []int
+	switch {
+	case json.Unmarshal(raw, &ids) == nil:
+		many = [][]int{ids}
+	case json.Unmarshal(raw, &many) == nil:
+	default:
+		return nil, fmt.Errorf("prompt must be a string, an array of strings, an array of token ids or an array of arrays of token ids")
 	}
-	return nil, fmt.Errorf("prompt must be a string, an array of strings, an array of token ids or an array of arrays of token ids")
+	if len(many) == 0 || len(many) > maxPrompts {
+		return nil, fmt.Errorf("%d prompts: want 1..%d", len(many), maxPrompts)
+	}
+	return many, nil
+}
+
+// arrayLen counts the elements of raw when it is a JSON array (0
+// otherwise), without decoding them; ids reports whether the first element
+// is a number (a prompt of token ids). raw must be valid JSON.
+func arrayLen(raw []byte) (n int, ids bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) < 2 || raw[0] != '[' {
+		return 0, false
+	}
+	if inner := bytes.TrimSpace(raw[1:]); len(inner) > 0 {
+		ids = inner[0] == '-' || (inner[0] >= '0' && inner[0] <= '9')
+		if inner[0] == ']' {
+			return 0, false
+		}
+	}
+	depth, inString, escaped := 0, false, false
+	n = 1
+	for _, c := range raw {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			depth--
+		case c == ',' && depth == 1:
+			n++
+		}
+	}
+	return n, ids
 }
 
 func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
+	decoded, ok := s.admit(r)
+	if !ok {
+		return
+	}
+	defer decoded()
 	var req completionRequest
-	if !decodeBody(w, r, &req) {
+	if !s.decodeBody(w, r, &req) {
 		return
 	}
 	opts, n, ok := s.parse(w, &req.samplingParams, 16)
@@ -98,20 +168,17 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "logprobs", "logprobs = %d: want 0..20", *req.Logprobs)
 		return
 	}
-	prompts, err := parsePrompts(req.Prompt)
+	sv := s.current.Load()
+	prompts, err := parsePrompts(req.Prompt, s.cfg.MaxPrompts, sv.m.Config().Context)
 	if err != nil {
 		badRequest(w, "prompt", "%v", err)
 		return
 	}
-	if len(prompts) == 0 || len(prompts) > s.cfg.MaxPrompts {
-		badRequest(w, "prompt", "%d prompts: want 1..%d", len(prompts), s.cfg.MaxPrompts)
-		return
-	}
+	req.Prompt = nil // the ids are what is kept
 	if len(prompts)*n > s.cfg.MaxCompletions {
 		badRequest(w, "n", "%d prompts times n = %d asks for %d completions; at most %d per request", len(prompts), n, len(prompts)*n, s.cfg.MaxCompletions)
 		return
 	}
-	sv := s.current.Load()
 	if req.Logprobs != nil {
 		opts.TopLogprobs = *req.Logprobs
 	}
@@ -123,6 +190,7 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 		}
 		jobs[i] = job{prompt: p, n: n, opts: opts}
 	}
+	decoded()
 	gens, err := s.run(r.Context(), sv.m, jobs)
 	if err != nil {
 		s.generationFailed(w, r, err)

@@ -21,9 +21,13 @@ func TestParsePrompts(t *testing.T) {
 		{`null`, nil, true},
 		{`{"a":1}`, nil, true},
 		{`[1.5]`, nil, true},
+		{`[]`, nil, true},
+		{`["a", "b", "c"]`, nil, true}, // more than 2 prompts
+		{`"abcdefg"`, nil, true},       // 8 tokens with BOS: the context of 8 is full
+		{`"<|eos|><|eos|>"`, [][]int{{model.BOS, model.EOS, model.EOS}}, false},
 	}
 	for _, tc := range tests {
-		got, err := parsePrompts(json.RawMessage(tc.in))
+		got, err := parsePrompts(json.RawMessage(tc.in), 2, 8)
 		if (err != nil) != tc.bad {
 			t.Errorf("%s: err %v", tc.in, err)
 			continue
@@ -69,10 +73,33 @@ func FuzzParseRequest(f *testing.F) {
 			return
 		}
 		// None of these may panic, whatever the input.
-		_, _ = parsePrompts(req.Prompt)
+		_, _ = parsePrompts(req.Prompt, 64, 128)
 		_, _ = parseStop(req.Stop)
 		if msgs, err := toMessages(req.Messages); err == nil {
 			_ = model.ChatPrompt(msgs)
 		}
 	})
+}
+
+func TestArrayLen(t *testing.T) {
+	tests := []struct {
+		in  string
+		n   int
+		ids bool
+	}{
+		{`"a,b"`, 0, false},
+		{`[]`, 0, false},
+		{` [ ] `, 0, false},
+		{`[1]`, 1, true},
+		{`[-1, 2,3]`, 3, true},
+		{`["a,b", "c\",d", "\\"]`, 3, false},
+		{`[[1,2],[3]]`, 2, false},
+		{`[{"a":[1,2]}, "x"]`, 2, false},
+	}
+	for _, tc := range tests {
+		n, ids := arrayLen([]byte(tc.in))
+		if n != tc.n || ids != tc.ids {
+			t.Errorf("arrayLen(%s) = %d, %v; want %d, %v", tc.in, n, ids, tc.n, tc.ids)
+		}
+	}
 }

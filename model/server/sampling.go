@@ -141,7 +141,7 @@ func checkPrompt(m *model.Model, ids []int) string {
 		return "the prompt is empty"
 	}
 	if len(ids) >= c.Context {
-		return fmt.Sprintf("the prompt has %d tokens; this model's maximum context length is %d tokens, and at least one must be left to generate", len(ids), c.Context)
+		return tooLong(len(ids), c.Context)
 	}
 	for i, id := range ids {
 		if id < 0 || id >= c.Vocab {
@@ -149,6 +149,11 @@ func checkPrompt(m *model.Model, ids []int) string {
 		}
 	}
 	return ""
+}
+
+// tooLong is the refusal of a prompt of n tokens for a model's context.
+func tooLong(n, context int) string {
+	return fmt.Sprintf("the prompt has %d tokens; this model's maximum context length is %d tokens, and at least one must be left to generate", n, context)
 }
 
 // run generates every job concurrently (bounded by the server's slots) and

@@ -4,8 +4,9 @@
 // (token ids, prompt token ids, "token_id:N" logprob tokens), streaming as
 // server-sent events (stream, stream_options.include_usage), /tokenize and
 // /detokenize, hot swap of weights (Publish) without dropping requests in
-// flight, OpenAI-style errors, optional bearer-token auth and bounds on
-// request size, n and max_tokens.
+// flight, OpenAI-style errors, optional bearer-token auth, bounds on
+// request size, n and max_tokens, on the requests decoded at once and on
+// the time a connection may take.
 package server
 
 import (
@@ -18,6 +19,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +50,21 @@ type Config struct {
 	// MaxConcurrent is how many prompts are generated at once; other
 	// requests wait (default GOMAXPROCS).
 	MaxConcurrent int
+	// MaxDecoding is how many request bodies are read, decoded and
+	// tokenized at once (default 4); others wait with their bodies unread.
+	// With the length checks done before tokenizing, it bounds the memory
+	// a burst of large bodies can take (about 3 times MaxBodyBytes each).
+	MaxDecoding int
+	// ReadHeaderTimeout bounds reading a request's headers (default 10s),
+	// ReadTimeout the whole request, body included (default 1m).
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	// WriteTimeout bounds a request from the end of its headers to the end
+	// of its response (default 10m): generation is cancelled and the
+	// connection closed, so a client that never reads holds nothing.
+	WriteTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle this long (default 2m).
+	IdleTimeout time.Duration
 	// Seed seeds requests that carry no seed.
 	Seed uint64
 	// Logger receives one line per request (default: none).
@@ -62,6 +79,7 @@ type Server struct {
 	current atomic.Pointer[served]
 	seeds   atomic.Uint64
 	sem     chan struct{}
+	dec     chan struct{}
 	mux     *http.ServeMux
 }
 
@@ -97,13 +115,25 @@ func New(cfg Config, m *model.Model) (*Server, error) {
 	if cfg.MaxConcurrent <= 0 {
 		cfg.MaxConcurrent = runtime.GOMAXPROCS(0)
 	}
+	if cfg.MaxDecoding <= 0 {
+		cfg.MaxDecoding = 4
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.ReadHeaderTimeout, 10*time.Second)
+	def(&cfg.ReadTimeout, time.Minute)
+	def(&cfg.WriteTimeout, 10*time.Minute)
+	def(&cfg.IdleTimeout, 2*time.Minute)
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, sem: make(chan struct{}, cfg.MaxConcurrent), mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, sem: make(chan struct{}, cfg.MaxConcurrent), dec: make(chan struct{}, cfg.MaxDecoding), mux: http.NewServeMux()}
 	s.current.Store(&served{m: m, version: 1})
 	s.mux.HandleFunc("/health", only(http.MethodGet, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
 	s.mux.HandleFunc("/v1/models", only(http.MethodGet, s.handleModels))
@@ -162,7 +192,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBodyBytes)
-	s.mux.ServeHTTP(sw, r)
+	// The write deadline also ends the generation it would cut off.
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.WriteTimeout)
+	defer cancel()
+	s.mux.ServeHTTP(sw, r.WithContext(ctx))
 }
 
 func (s *Server) authorized(r *http.Request) bool {
@@ -186,7 +219,7 @@ func (w *statusWriter) WriteHeader(code int) {
 
 // ListenAndServe serves on addr (default 127.0.0.1:8000) until ctx is done,
 // then shuts down gracefully, letting requests in flight finish for up to
-// 30 seconds.
+// 30 seconds. Connections are bounded by the Config's timeouts.
 func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 	if addr == "" {
 		addr = "127.0.0.1:8000"
@@ -200,7 +233,8 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 
 // Serve serves on ln until ctx is done (see ListenAndServe).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout, ReadTimeout: s.cfg.ReadTimeout,
+		WriteTimeout: s.cfg.WriteTimeout, IdleTimeout: s.cfg.IdleTimeout}
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
 	select {
@@ -228,6 +262,21 @@ func (s *Server) acquire(ctx context.Context) error {
 }
 
 func (s *Server) release() { <-s.sem }
+
+// admit takes a decoding slot for r: its body is read, decoded and
+// tokenized only while the slot is held, so a burst of large bodies waits
+// rather than being held in memory at once. The returned function gives the
+// slot back (once; later calls do nothing). ok is false when the request
+// ended while waiting.
+func (s *Server) admit(r *http.Request) (done func(), ok bool) {
+	select {
+	case s.dec <- struct{}{}:
+	case <-r.Context().Done():
+		return nil, false
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-s.dec }) }, true
+}
 
 // seedFor returns the request's seed, or a fresh one from the server's
 // sequence.

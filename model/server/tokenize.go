@@ -39,10 +39,16 @@ type tokenizeResponse struct {
 // add_special_tokens is false, as /v1/completions does) or chat messages
 // (the chat template, as /v1/chat/completions does).
 func (s *Server) handleTokenize(w http.ResponseWriter, r *http.Request) {
-	var req tokenizeRequest
-	if !decodeBody(w, r, &req) {
+	decoded, ok := s.admit(r)
+	if !ok {
 		return
 	}
+	defer decoded()
+	var req tokenizeRequest
+	if !s.decodeBody(w, r, &req) {
+		return
+	}
+	context := s.current.Load().m.Config().Context
 	if req.Model != "" && req.Model != s.cfg.ModelName {
 		writeError(w, http.StatusNotFound, "invalid_request_error", "model_not_found", "model", "the model "+req.Model+" does not exist; this server serves "+s.cfg.ModelName)
 		return
@@ -53,8 +59,19 @@ func (s *Server) handleTokenize(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "prompt", "send either prompt or messages, not both")
 		return
 	case req.Prompt != nil:
+		bos := req.AddSpecialTokens == nil || *req.AddSpecialTokens
+		n := model.Tokenizer{}.Len(*req.Prompt)
+		if bos {
+			n++
+		}
+		// Nothing longer can be sent to the model: refused before it is
+		// tokenized, as the completion endpoints do.
+		if n >= context {
+			badRequest(w, "prompt", "%s", tooLong(n, context))
+			return
+		}
 		ids = model.Tokenizer{}.Encode(*req.Prompt)
-		if req.AddSpecialTokens == nil || *req.AddSpecialTokens {
+		if bos {
 			ids = append([]int{model.BOS}, ids...)
 		}
 	case req.Messages != nil:
@@ -63,12 +80,16 @@ func (s *Server) handleTokenize(w http.ResponseWriter, r *http.Request) {
 			badRequest(w, "messages", "%v", err)
 			return
 		}
+		if n := model.ChatPromptLen(msgs); n >= context {
+			badRequest(w, "messages", "%s", tooLong(n, context))
+			return
+		}
 		ids = model.ChatPrompt(msgs)
 	default:
 		badRequest(w, "prompt", "prompt or messages is required")
 		return
 	}
-	writeJSON(w, http.StatusOK, tokenizeResponse{Tokens: ids, Count: len(ids), MaxModelLen: s.current.Load().m.Config().Context})
+	writeJSON(w, http.StatusOK, tokenizeResponse{Tokens: ids, Count: len(ids), MaxModelLen: context})
 }
 
 type detokenizeRequest struct {
@@ -77,8 +98,13 @@ type detokenizeRequest struct {
 }
 
 func (s *Server) handleDetokenize(w http.ResponseWriter, r *http.Request) {
+	decoded, ok := s.admit(r)
+	if !ok {
+		return
+	}
+	defer decoded()
 	var req detokenizeRequest
-	if !decodeBody(w, r, &req) {
+	if !s.decodeBody(w, r, &req) {
 		return
 	}
 	if req.Model != "" && req.Model != s.cfg.ModelName {
