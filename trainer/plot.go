@@ -196,14 +196,14 @@ func drawPanel(ms []StepMetrics, pn panel) (*plot.Plot, plot.Legend, bool, error
 		}
 		faint.Color = withAlpha(col, 70)
 		faint.Width = vg.Points(1)
-		smooth, err := plotter.NewLine(Smooth(raw, stages, smoothingWeight(len(raw))))
+		line, err := plotter.NewLine(smooth(raw, stages, smoothingWeight(len(raw))))
 		if err != nil {
 			return nil, leg, false, err
 		}
-		smooth.Color = col
-		smooth.Width = vg.Points(2)
-		p.Add(faint, smooth)
-		leg.Add(s.name, smooth)
+		line.Color = col
+		line.Width = vg.Points(2)
+		p.Add(faint, line)
+		leg.Add(s.name, line)
 	}
 	leg.Padding = vg.Points(3)
 	leg.Add("(faint: raw)", &plotter.Line{LineStyle: draw.LineStyle{Color: color.Gray{Y: 190}, Width: vg.Points(1)}})
@@ -223,11 +223,11 @@ func smoothingWeight(n int) float64 {
 	return 0.85
 }
 
-// Smooth is the exponential moving average of the ys with weight w on the
+// smooth is the exponential moving average of the ys with weight w on the
 // past (TensorBoard's, debiased so the first points are not pulled to 0),
 // restarted wherever stages changes: a new stage's curve does not inherit
 // the last one's level.
-func Smooth(xys plotter.XYs, stages []string, w float64) plotter.XYs {
+func smooth(xys plotter.XYs, stages []string, w float64) plotter.XYs {
 	out := make(plotter.XYs, len(xys))
 	avg, n := 0.0, 0
 	for i, p := range xys {

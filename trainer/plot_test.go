@@ -80,7 +80,7 @@ func TestSmooth(t *testing.T) {
 		{"restart at a stage", []float64{4, 4, 1, 1}, []string{"sft", "sft", "grpo", "grpo"}, 0.8, []float64{4, 4, 1, 1}},
 		{"average", []float64{0, 2}, []string{"a", "a"}, 0.5, []float64{0, 4.0 / 3}},
 	} {
-		got := Smooth(xy(tc.ys...), tc.stages, tc.w)
+		got := smooth(xy(tc.ys...), tc.stages, tc.w)
 		for i := range got {
 			if math.Abs(got[i].Y-tc.want[i]) > 1e-12 || got[i].X != float64(i+1) {
 				t.Errorf("%s: point %d = %v, want %v", tc.name, i, got[i], tc.want[i])

@@ -18,9 +18,9 @@ import (
 // compared with it key by key.
 const checkpointConfigFile = "config.yaml"
 
-// ConfigChange is one key whose value differs between the configuration a
+// configChange is one key whose value differs between the configuration a
 // checkpoint was written under and the one a run resumes with.
-type ConfigChange struct {
+type configChange struct {
 	Key      string // the YAML path, e.g. stages[1].steps
 	Old, New string // the values as YAML scalars; "" for absent
 	// Allowed says whether a resume may take the change (see
@@ -30,7 +30,7 @@ type ConfigChange struct {
 	Why     string
 }
 
-func (c ConfigChange) String() string {
+func (c configChange) String() string {
 	mark := "ok"
 	switch {
 	case !c.Allowed && c.Why != "":
@@ -57,9 +57,9 @@ const ResumableKeys = "stages[i].steps (current and later stages), checkpoint.ev
 
 var stageStepsKey = regexp.MustCompile(`^stages\[(\d+)\]\.steps$`)
 
-// DiffConfigs compares the configuration a checkpoint was written under
+// diffConfigs compares the configuration a checkpoint was written under
 // with the one resuming from state st, key by key, sorted by key.
-func DiffConfigs(old, cur *Config, st State) ([]ConfigChange, error) {
+func diffConfigs(old, cur *Config, st State) ([]configChange, error) {
 	a, err := flattenConfig(old)
 	if err != nil {
 		return nil, err
@@ -75,12 +75,12 @@ func DiffConfigs(old, cur *Config, st State) ([]ConfigChange, error) {
 	for k := range b {
 		keys[k] = true
 	}
-	var out []ConfigChange
+	var out []configChange
 	for k := range keys {
 		if a[k] == b[k] {
 			continue
 		}
-		c := ConfigChange{Key: k, Old: a[k], New: b[k]}
+		c := configChange{Key: k, Old: a[k], New: b[k]}
 		c.Allowed, c.Why = resumable(k, cur, st)
 		out = append(out, c)
 	}
@@ -185,7 +185,7 @@ func writeCheckpointConfig(ckpt string, c *Config) error {
 // resumeConfigCheck compares the configuration of checkpoint ckpt (state
 // st) with cur: it returns the changes when every one may be resumed with,
 // and an error listing all of them, key by key, when one may not.
-func resumeConfigCheck(ckpt, runDir string, cur *Config, st State) ([]ConfigChange, error) {
+func resumeConfigCheck(ckpt, runDir string, cur *Config, st State) ([]configChange, error) {
 	if st.ConfigHash == cur.Hash() {
 		return nil, nil
 	}
@@ -196,7 +196,7 @@ func resumeConfigCheck(ckpt, runDir string, cur *Config, st State) ([]ConfigChan
 	if !ok {
 		return nil, fmt.Errorf("resume: checkpoint %s was written with configuration hash %s, this configuration hashes to %s, and no configuration of that hash is kept to compare with; resume with the configuration of that run, or start a new run directory", ckpt, st.ConfigHash, cur.Hash())
 	}
-	changes, err := DiffConfigs(old, cur, st)
+	changes, err := diffConfigs(old, cur, st)
 	if err != nil {
 		return nil, err
 	}
