@@ -43,6 +43,11 @@ type RunConfig struct {
 	Concurrency int     `yaml:"concurrency"`
 	// PreviewRows is how many table rows a prompt shows (default 10).
 	PreviewRows int `yaml:"preview_rows"`
+	// Template is the prompt template: "" (the full prompts of package
+	// rollout) or "compact" (the short prompts of the embedded model's
+	// training). A checkpoint with its run's config.yaml two directories up
+	// defaults to the template and preview rows it was trained with.
+	Template string `yaml:"template"`
 	// SandboxWorkers is the number of Python workers (default: CPUs).
 	SandboxWorkers int `yaml:"sandbox_workers"`
 	// Out is the output directory: cache, report, prediction files.
@@ -60,6 +65,9 @@ type RunConfig struct {
 	// non-zero after writing its report (default 0.1; 1 never fails).
 	MaxFailedRequests float64 `yaml:"max_failed_requests"`
 }
+
+// TemplateCompact names the compact prompt template of the smoke run.
+const TemplateCompact = "compact"
 
 // DefaultMaxFailedRequests is max_failed_requests when unset: the share of
 // failed requests above which a command that queries a model (eval,
@@ -108,6 +116,9 @@ func (c *RunConfig) Validate() error {
 	if _, err := ParseMode(c.Mode); err != nil {
 		return err
 	}
+	if c.Template != "" && c.Template != TemplateCompact {
+		return fmt.Errorf("unknown template %q: want %q or none (the full prompts)", c.Template, TemplateCompact)
+	}
 	if c.K <= 0 {
 		c.K = 1
 	}
@@ -130,8 +141,9 @@ func (c *RunConfig) Validate() error {
 }
 
 // CacheSettings are what a cached sample depends on: a rerun with other
-// values must not reuse the cache.
+// values must not reuse the cache. Checkpoint should be resolved (no
+// checkpoints/latest link): another checkpoint answers otherwise.
 func (c *RunConfig) CacheSettings() map[string]any {
 	return map[string]any{"model": c.Model, "mode": c.Mode, "temperature": c.Temperature, "top_p": c.TopP,
-		"max_tokens": c.MaxTokens, "preview_rows": c.PreviewRows, "seed": c.Seed, "chat": c.Chat}
+		"max_tokens": c.MaxTokens, "preview_rows": c.PreviewRows, "template": c.Template, "checkpoint": c.Checkpoint, "seed": c.Seed, "chat": c.Chat}
 }

@@ -14,9 +14,9 @@
 //
 //   - wtq: denotation accuracy of evaluator.py, through package answer's
 //     port of its normaliser, value typing and set match. As in evaluator.py
-//     the denominator of [ScorePredictions] is the number of prediction lines
-//     scored (duplicates count twice, unknown ids are skipped and counted in
-//     Metrics["unknown"]).
+//     the denominator of [ScorePredictions] is the number of predictions
+//     scored (unknown ids are skipped and counted in Metrics["unknown"]; a
+//     duplicate id is an error).
 //   - tabfact: binary accuracy; a prediction is mapped to a label by
 //     [TabFactLabel], anything else is wrong.
 //   - hitab: the mean of hmt_score (an empty list prediction is wrong, where

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"tabler1/answer"
+	"tabler1/layouts"
 )
 
 // Prediction is a model's answer to one example. Value is the answer as
@@ -163,6 +164,9 @@ func LoadPredictionsFile(path string) ([]Prediction, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening predictions: %w", err)
 		}
+		if err := layouts.CheckUTF8(path, 1, b); err != nil {
+			return nil, err
+		}
 		var out []Prediction
 		for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
 			if line == "" {
@@ -176,6 +180,9 @@ func LoadPredictionsFile(path string) ([]Prediction, error) {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("opening predictions: %w", err)
+		}
+		if err := layouts.CheckUTF8(path, 1, b); err != nil {
+			return nil, err
 		}
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(b, &m); err != nil {

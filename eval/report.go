@@ -45,6 +45,30 @@ type BenchReport struct {
 	// three of each.
 	Failures        map[string]int              `json:"failures,omitempty"`
 	FailureExamples map[string][]FailureExample `json:"failure_examples,omitempty"`
+	// WrongAnswers are up to wrongAnswersKept samples that answered (no
+	// failure) but wrongly, with the gold answer.
+	WrongAnswers []WrongAnswer `json:"wrong_answers,omitempty"`
+}
+
+// WrongAnswer is a sample that gave an answer, and the wrong one.
+type WrongAnswer struct {
+	ID         string `json:"id"`
+	Question   string `json:"question"`
+	Gold       string `json:"gold"`
+	Prediction string `json:"prediction"`
+	Paradigm   string `json:"paradigm"`
+	Program    string `json:"program,omitempty"`
+}
+
+const wrongAnswersKept = 20
+
+func wrongAnswer(ex *Example, s *Sample) WrongAnswer {
+	gold := strings.Join(ex.Answer, " | ")
+	if ex.Label >= 0 {
+		gold = map[int]string{0: "refuted", 1: "entailed"}[ex.Label]
+	}
+	return WrongAnswer{ID: ex.ID, Question: ex.Question, Gold: gold, Prediction: strings.Join(s.Prediction.Items(), " | "),
+		Paradigm: s.Paradigm, Program: s.Program}
 }
 
 // ParadigmStats are the samples of one paradigm.
@@ -124,6 +148,9 @@ func BuildReport(exs []Example, samples []Sample, k int) *Report {
 				}
 				paraN[p]++
 				paraScore[p] += s.Outcome.Score
+				if s.Failure == "" && !s.Outcome.Correct && len(br.WrongAnswers) < wrongAnswersKept {
+					br.WrongAnswers = append(br.WrongAnswers, wrongAnswer(ex, s))
+				}
 				if s.Failure == FailRequest || s.Failure == FailRejected {
 					br.FailedRequests++
 				}
@@ -170,7 +197,7 @@ func failureExample(ex *Example, s *Sample) FailureExample {
 		if d == "" {
 			d = lastLines(s.Exec.Stderr, 3)
 		}
-		fe.Detail = clip(d, 600)
+		fe.Detail = d // in full: a clipped traceback hides its cause
 		fe.Output = clip(s.Exec.Stdout, 300)
 	}
 	if s.Program == "" {

@@ -36,7 +36,9 @@ var paradigmColors = []struct{ name, color string }{
 // the program and text samples.
 func (r *Report) accuracyChart() svgChart {
 	const left, top, plotH, groupW, barW = 50.0, 20.0, 220.0, 150.0, 36.0
-	c := svgChart{W: left + groupW*float64(max(len(r.Benchmarks), 1)) + 20, H: top + plotH + 60}
+	const legendItemW = 110.0
+	// Wide enough for the bars and for the legend row under them.
+	c := svgChart{W: max(left+groupW*float64(max(len(r.Benchmarks), 1))+20, left+legendItemW*float64(len(paradigmColors))+20), H: top + plotH + 60}
 	for t := 0; t <= 100; t += 25 {
 		y := top + plotH*(1-float64(t)/100)
 		c.Lines = append(c.Lines, [4]float64{left, y, c.W - 10, y})
@@ -70,7 +72,7 @@ func (r *Report) accuracyChart() svgChart {
 		c.Texts = append(c.Texts, svgText{x0 + 1.5*barW + 4, top + plotH + 18, "middle", br.Benchmark})
 	}
 	for j, pc := range paradigmColors {
-		x := left + float64(j)*110
+		x := left + float64(j)*legendItemW
 		c.Bars = append(c.Bars, svgBar{x, top + plotH + 34, 12, 12, pc.color, pc.name})
 		c.Texts = append(c.Texts, svgText{x + 16, top + plotH + 44, "start", pc.name})
 	}
@@ -122,9 +124,13 @@ var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 <style>
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
-th{background:#f3f3f3}pre{background:#f7f7f7;padding:8px;overflow-x:auto;font-size:12px}
-svg text{font-size:12px;fill:#333}.muted{color:#777}
+th{background:#f3f3f3}pre{background:#f7f7f7;padding:8px;font-size:12px;white-space:pre-wrap;overflow-wrap:anywhere}
+svg{overflow:visible}svg text{font-size:12px;fill:#333}.muted{color:#777}
+.banner{background:#fdecea;border:2px solid #c44e52;padding:10px 14px;margin:0 0 1em 0}
 </style></head><body>
+{{with .Requests}}<div class="banner" role="alert"><b>{{.Failed}} of {{.Samples}} samples got no answer from the model</b>
+({{range $i, $k := .Kinds}}{{if $i}}, {{end}}{{$k.Kind}}: {{$k.N}}{{end}}); they count as wrong in every score below.
+{{if .First}}First error:<pre>{{.First}}</pre>{{end}}</div>{{end}}
 <h1>tabler1 eval report</h1>
 <ul>{{range $k := keys .Meta}}<li>{{$k}}: {{index $.Meta $k}}</li>{{end}}<li>samples per example (k): {{.K}}</li></ul>
 <h2>Accuracy per benchmark and paradigm</h2>
@@ -143,12 +149,58 @@ svg text{font-size:12px;fill:#333}.muted{color:#777}
 <p><b>{{$k}}</b> <code>{{.ID}}</code>: {{.Question}}</p>{{if .Detail}}<pre>{{.Detail}}</pre>{{end}}{{if .Program}}<pre>{{.Program}}</pre>{{else if .Output}}<pre>{{.Output}}</pre>{{end}}
 {{end}}{{end}}{{end}}{{end}}
 {{else}}<p>None.</p>{{end}}
+<h2>Wrong answers</h2>
+{{if .HasWrong}}{{range .Benchmarks}}{{if .WrongAnswers}}<h3>{{.Benchmark}}</h3>
+<p class="muted">Samples that answered, wrongly (at most 20 per benchmark; report.json has the same list).</p>
+<table><tr><th>id</th><th>question</th><th>gold</th><th>prediction</th><th>paradigm</th></tr>
+{{range .WrongAnswers}}<tr><td><code>{{.ID}}</code></td><td>{{.Question}}</td><td>{{.Gold}}</td><td>{{.Prediction}}</td><td>{{.Paradigm}}{{if .Program}}<pre>{{.Program}}</pre>{{end}}</td></tr>
+{{end}}</table>{{end}}{{end}}
+{{else}}<p>None.</p>{{end}}
 </body></html>
 {{define "chart"}}<svg xmlns="http://www.w3.org/2000/svg" width="{{.W}}" height="{{.H}}" viewBox="0 0 {{.W}} {{.H}}" role="img">
 {{range .Lines}}<line x1="{{index . 0}}" y1="{{index . 1}}" x2="{{index . 2}}" y2="{{index . 3}}" stroke="#e2e2e2"/>{{end}}
 {{range .Bars}}<rect x="{{.X}}" y="{{.Y}}" width="{{.W}}" height="{{.H}}" fill="{{.Fill}}"><title>{{.Title}}</title></rect>{{end}}
 {{range .Texts}}<text x="{{.X}}" y="{{.Y}}" text-anchor="{{.Anchor}}">{{.Text}}</text>{{end}}
 </svg>{{end}}`))
+
+// requestBanner is what the banner says of samples whose request failed.
+type requestBanner struct {
+	Failed, Samples int
+	Kinds           []struct {
+		Kind string
+		N    int
+	}
+	First string
+}
+
+// requestFailures summarises the samples the model never answered
+// (request_error, request_rejected); nil when there are none.
+func (r *Report) requestFailures() *requestBanner {
+	b := &requestBanner{}
+	for _, br := range r.Benchmarks {
+		b.Samples += br.Samples
+	}
+	for _, kind := range []string{FailRequest, FailRejected} {
+		n := 0
+		for _, br := range r.Benchmarks {
+			n += br.Failures[kind]
+			if fes := br.FailureExamples[kind]; b.First == "" && len(fes) > 0 {
+				b.First = fes[0].Detail
+			}
+		}
+		if n > 0 {
+			b.Failed += n
+			b.Kinds = append(b.Kinds, struct {
+				Kind string
+				N    int
+			}{kind, n})
+		}
+	}
+	if b.Failed == 0 {
+		return nil
+	}
+	return b
+}
 
 // htmlBench adds map[string]any views of the maps for the template's keys.
 type htmlBench struct {
@@ -187,10 +239,14 @@ func (r *Report) HTML() (string, error) {
 	if meta == nil {
 		meta = map[string]any{}
 	}
+	hasWrong := false
+	for _, br := range r.Benchmarks {
+		hasWrong = hasWrong || len(br.WrongAnswers) > 0
+	}
 	var b strings.Builder
 	err := reportTmpl.Execute(&b, map[string]any{
 		"Meta": meta, "K": r.K, "Benchmarks": benches, "Acc": r.accuracyChart(), "Fail": fail, "HasFail": hasFail,
-		"Paradigms": []string{"program", "text", "invalid"},
+		"Paradigms": []string{"program", "text", "invalid"}, "HasWrong": hasWrong, "Requests": r.requestFailures(),
 	})
 	if err != nil {
 		return "", fmt.Errorf("rendering report.html: %w", err)

@@ -31,6 +31,12 @@ type ChatCompleter interface {
 	Chat(ctx context.Context, req rollout.ChatRequest) ([]episode.Completion, error)
 }
 
+// Prompter renders the prompt of a question that asks for paradigm p (""
+// lets the model choose); *rollout.Templates is one.
+type Prompter interface {
+	Prompt(q rollout.Question, p episode.Paradigm) (string, rollout.Kind, error)
+}
+
 // Mode is the answering paradigm the prompt asks for.
 type Mode string
 
@@ -78,8 +84,9 @@ type Config struct {
 	Chat bool
 	// Concurrency bounds the examples in flight (default 8).
 	Concurrency int
-	// Templates renders prompts (default rollout.DefaultTemplates()).
-	Templates *rollout.Templates
+	// Templates renders prompts (default rollout.DefaultTemplates()); a
+	// checkpoint is evaluated with the prompts it was trained on.
+	Templates Prompter
 	// Executor runs programs; required for the program and mixed modes.
 	Executor execution.Executor
 	// Limits bound each program (zero: the executor's defaults).

@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // Outcome is the score of one prediction.
@@ -41,7 +42,11 @@ type Result struct {
 	N         int      `json:"n"`
 	Metrics   Metrics  `json:"metrics"`
 	Scored    []Scored `json:"-"`
-	// Warnings name ids that were skipped (unknown to the data) or missing.
+	// Unknown counts predictions whose id the data does not have (skipped);
+	// Missing counts examples without a prediction.
+	Unknown int `json:"unknown"`
+	Missing int `json:"missing"`
+	// Warnings summarise the skipped and missing ids, one line each.
 	Warnings []string `json:"warnings,omitempty"`
 }
 
@@ -70,12 +75,12 @@ func Summarize(bench string, scored []Scored) (Metrics, error) {
 
 // ScorePredictions scores preds against the examples of one benchmark.
 //
-// The denominator follows the official scorer: for a PerLine benchmark
-// (WTQ) every prediction line whose id is known is scored (duplicates twice)
-// and gold examples without a prediction are not counted; for the other
-// benchmarks every gold example is scored, a missing prediction as an empty
-// one (wrong), and where an id has several predictions the last one is used. Unknown ids are skipped and
-// reported in Warnings and in Metrics["unknown"].
+// Every gold example is scored once, a missing prediction as an empty one
+// (wrong). A prediction id given twice is an error: scoring it twice would
+// change the denominator (n=201 of 200), and which of two answers counts is
+// not the scorer's call. Unknown ids are skipped, counted in Unknown and
+// summarised in one warning line. A PerLine benchmark (WTQ) keeps evaluator.py's denominator,
+// the predictions scored: examples without a prediction are not counted.
 func ScorePredictions(bench string, exs []Example, preds []Prediction) (*Result, error) {
 	b, err := lookup(bench)
 	if err != nil {
@@ -85,60 +90,86 @@ func ScorePredictions(bench string, exs []Example, preds []Prediction) (*Result,
 	if err != nil {
 		return nil, err
 	}
+	if err := checkDuplicatePredictions(preds); err != nil {
+		return nil, err
+	}
 	res := &Result{Benchmark: bench}
-	unknown, missing := 0, 0
 	add := func(ex *Example, p Prediction) {
 		o := b.Scorer.Score(ex, p)
 		o.ID = ex.ID
 		res.Scored = append(res.Scored, Scored{Example: ex, Prediction: p, Outcome: o})
 	}
-	if b.PerLine {
-		for _, p := range preds {
-			i, ok := idx[p.ID]
-			if !ok {
-				unknown++
-				res.Warnings = append(res.Warnings, fmt.Sprintf("prediction for unknown id %q skipped", p.ID))
-				continue
-			}
-			add(&exs[i], p)
+	byID := map[string]Prediction{}
+	var unknown []string
+	for _, p := range preds {
+		if _, ok := idx[p.ID]; !ok {
+			unknown = append(unknown, p.ID)
+			continue
 		}
-		seen := map[string]bool{}
-		for _, p := range preds {
-			seen[p.ID] = true
-		}
-		for _, e := range exs {
-			if !seen[e.ID] {
-				missing++
-			}
-		}
-	} else {
-		byID := map[string]Prediction{}
-		for _, p := range preds {
-			if _, ok := idx[p.ID]; !ok {
-				unknown++
-				res.Warnings = append(res.Warnings, fmt.Sprintf("prediction for unknown id %q skipped", p.ID))
-				continue
-			}
-			byID[p.ID] = p
-		}
-		for i := range exs {
-			p, ok := byID[exs[i].ID]
-			if !ok {
-				missing++
-				p = Prediction{ID: exs[i].ID}
-			}
-			add(&exs[i], p)
-		}
+		byID[p.ID] = p
 	}
-	if missing > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%d of %d examples have no prediction", missing, len(exs)))
+	for i := range exs {
+		p, ok := byID[exs[i].ID]
+		if !ok {
+			res.Missing++
+			if b.PerLine {
+				continue
+			}
+			p = Prediction{ID: exs[i].ID}
+		}
+		add(&exs[i], p)
+	}
+	res.Unknown = len(unknown)
+	if len(unknown) > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d predictions have ids the data does not have and were skipped (%s); check --bench, --data and --split", len(unknown), sampleIDs(unknown)))
+	}
+	if res.Missing > 0 {
+		how := "scored as wrong"
+		if b.PerLine {
+			how = "not counted, as in evaluator.py"
+		}
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d of %d examples have no prediction (%s)", res.Missing, len(exs), how))
 	}
 	res.Metrics = b.Scorer.Summarize(res.Scored)
 	res.N = len(res.Scored)
 	res.Metrics["n"] = float64(res.N)
-	res.Metrics["unknown"] = float64(unknown)
-	res.Metrics["missing"] = float64(missing)
+	res.Metrics["unknown"] = float64(res.Unknown)
+	res.Metrics["missing"] = float64(res.Missing)
 	return res, nil
+}
+
+// checkDuplicatePredictions refuses a prediction id given more than once,
+// naming the first few.
+func checkDuplicatePredictions(preds []Prediction) error {
+	seen := make(map[string]bool, len(preds))
+	var dups []string
+	for _, p := range preds {
+		if seen[p.ID] {
+			dups = append(dups, p.ID)
+		}
+		seen[p.ID] = true
+	}
+	if len(dups) > 0 {
+		return fmt.Errorf("%d prediction ids are given more than once (%s): keep one prediction per id", len(dups), sampleIDs(dups))
+	}
+	return nil
+}
+
+// sampleIDs quotes the first few ids of a list for a one-line message.
+func sampleIDs(ids []string) string {
+	const show = 3
+	var b strings.Builder
+	for i, id := range ids {
+		if i == show {
+			fmt.Fprintf(&b, ", ... %d more", len(ids)-show)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", id)
+	}
+	return b.String()
 }
 
 // MeanSummary is the summary of the exact-match benchmarks: accuracy is the

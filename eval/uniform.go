@@ -63,6 +63,10 @@ func eachJSONLine(r io.Reader, name string, fn func(line []byte) error) error {
 		if len(b) == 0 {
 			continue
 		}
+		// encoding/json would read each bad byte as U+FFFD.
+		if err := layouts.CheckUTF8(name, n, b); err != nil {
+			return err
+		}
 		if err := fn(b); err != nil {
 			return fmt.Errorf("%s:%d: %w", name, n, err)
 		}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"unicode/utf8"
 )
 
 // maxJSONInput bounds what ReadJSONRecords reads into memory.
@@ -36,16 +35,8 @@ func ReadJSONRecords(r io.Reader, name string) (*Table, error) {
 	if len(data) > maxJSONInput {
 		return nil, readErr(name, 0, "input larger than %d bytes", maxJSONInput)
 	}
-	if !utf8.Valid(data) {
-		off := 0
-		for off < len(data) {
-			r, n := utf8.DecodeRune(data[off:])
-			if r == utf8.RuneError && n == 1 {
-				break
-			}
-			off += n
-		}
-		return nil, readErr(name, lineAt(data, off), "invalid UTF-8 at byte %d; convert the input to UTF-8", off)
+	if err := CheckUTF8(name, 1, data); err != nil {
+		return nil, err
 	}
 	trim := bytes.TrimSpace(data)
 	if len(trim) == 0 {

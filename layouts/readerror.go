@@ -30,6 +30,25 @@ func (e *ReadError) Error() string {
 
 func (e *ReadError) Unwrap() error { return e.Err }
 
+// CheckUTF8 refuses input that is not valid UTF-8 with a *ReadError naming
+// the line and the byte: encoding/json and the pandas side would silently
+// turn each bad byte into U+FFFD. data is the input from its line line
+// (1-based; the line of the bad byte is counted from there).
+func CheckUTF8(name string, line int, data []byte) error {
+	if utf8.Valid(data) {
+		return nil
+	}
+	off := 0
+	for off < len(data) {
+		r, n := utf8.DecodeRune(data[off:])
+		if r == utf8.RuneError && n == 1 {
+			break
+		}
+		off += n
+	}
+	return readErr(name, line-1+lineAt(data, off), "invalid UTF-8 at byte %d; convert the input to UTF-8", off)
+}
+
 func readErr(name string, line int, format string, args ...any) error {
 	return &ReadError{Name: name, Line: line, Err: fmt.Errorf(format, args...)}
 }

@@ -76,6 +76,9 @@ func SaveCheckpoint(ctx context.Context, b backend.Backend, runDir string, st St
 	if err := writeFileAtomic(filepath.Join(dir, stateFile), data); err != nil {
 		return "", fmt.Errorf("checkpoint: writing state: %w", err)
 	}
+	if err := linkLatest(runDir, st.Step); err != nil {
+		return dir, err
+	}
 	if keep > 0 {
 		steps, err := listCheckpoints(runDir)
 		if err != nil {
@@ -89,6 +92,27 @@ func SaveCheckpoint(ctx context.Context, b backend.Backend, runDir string, st St
 		}
 	}
 	return dir, nil
+}
+
+// LatestLink is the name, under a run's checkpoints/, of the symbolic link
+// to the newest complete checkpoint: what eval and serve are pointed at.
+const LatestLink = "latest"
+
+// linkLatest points checkpoints/latest at step-N, atomically: the link is
+// made under a temporary name and renamed over the old one, so a reader
+// sees the previous checkpoint or the new one, never none. The target is
+// relative, so the run directory can be moved.
+func linkLatest(runDir string, step int) error {
+	link := filepath.Join(runDir, "checkpoints", LatestLink)
+	tmp := link + ".tmp"
+	_ = os.Remove(tmp) // left by a crash between the two calls below
+	if err := os.Symlink(filepath.Base(CheckpointDir(runDir, step)), tmp); err != nil {
+		return fmt.Errorf("checkpoint: linking %s: %w", link, err)
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		return fmt.Errorf("checkpoint: linking %s: %w", link, err)
+	}
+	return syncDir(filepath.Dir(link))
 }
 
 // listCheckpoints returns the steps of the complete checkpoints, ascending.

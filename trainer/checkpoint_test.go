@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,13 @@ func TestCheckpointsKeepAndIgnoreUnfinished(t *testing.T) {
 	steps, err := listCheckpoints(dir)
 	if err != nil || len(steps) != 2 || steps[0] != 3 || steps[1] != 4 {
 		t.Fatalf("kept %v (%v), want [3 4]", steps, err)
+	}
+	// checkpoints/latest names the newest complete checkpoint, relatively.
+	if target, err := os.Readlink(filepath.Join(dir, "checkpoints", LatestLink)); err != nil || target != "step-4" {
+		t.Errorf("checkpoints/latest -> %q (%v), want step-4", target, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "checkpoints", LatestLink, stateFile)); err != nil {
+		t.Errorf("checkpoints/latest does not lead to a checkpoint: %v", err)
 	}
 	// A checkpoint directory without state.json (a crash during save) is
 	// not a checkpoint.

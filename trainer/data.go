@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 	"tabler1/episode"
 	"tabler1/eval"
 	"tabler1/layouts"
+	"tabler1/rollout"
 )
 
 // LoadSource reads a benchmark file in the uniform JSONL schema as training
@@ -22,7 +24,16 @@ import (
 // (split "all"), is cut to the train part of the seeded 80/20
 // eval.AITQASplit, whose other 20% is what `tabler1 eval --bench aitqa
 // --split test` scores.
+//
+// A file of `tabler1 distill` records (rollout.SFTRecord: a prompt and the
+// teacher's verified completion) is read as it is: SFT stages train on the
+// prompt and completion verbatim; GRPO stages skip them (no table).
 func LoadSource(src SourceConfig) ([]Item, error) {
+	if src.Benchmark == "" {
+		if items, ok, err := loadDistilled(src); ok || err != nil {
+			return items, err
+		}
+	}
 	exs, err := loadSourceExamples(src)
 	if err != nil {
 		return nil, fmt.Errorf("training data %s: %w", src.Path, err)
@@ -45,6 +56,72 @@ func LoadSource(src SourceConfig) ([]Item, error) {
 		return nil, fmt.Errorf("training data %s: no records", src.Path)
 	}
 	return items, nil
+}
+
+// loadDistilled reads a file of `tabler1 distill` records as SFT items;
+// ok is false when path is not one (a directory, or a JSONL file whose
+// first record has no "prompt" and "completion"): a benchmark file.
+func loadDistilled(src SourceConfig) (items []Item, ok bool, err error) {
+	if st, err := os.Stat(src.Path); err != nil || st.IsDir() {
+		return nil, false, nil // the benchmark loaders say what is wrong
+	}
+	f, err := os.Open(src.Path)
+	if err != nil {
+		return nil, false, fmt.Errorf("training data: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 256<<20)
+	seen := map[string]int{}
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		if len(items) == 0 && !ok {
+			var keys map[string]json.RawMessage
+			if json.Unmarshal(b, &keys) != nil {
+				return nil, false, nil
+			}
+			_, p := keys["prompt"]
+			_, c := keys["completion"]
+			if !p || !c {
+				return nil, false, nil
+			}
+			ok = true
+		}
+		if err := layouts.CheckUTF8("training data "+src.Path, line, b); err != nil {
+			return nil, true, err
+		}
+		var r rollout.SFTRecord
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, true, fmt.Errorf("training data %s:%d: not a distilled record: %w", src.Path, line, err)
+		}
+		if r.Prompt == "" || r.Completion == "" {
+			return nil, true, fmt.Errorf("training data %s:%d: a distilled record needs a prompt and a completion", src.Path, line)
+		}
+		id := r.Bench + ":" + r.QuestionID
+		if r.QuestionID == "" {
+			id = r.ID
+		}
+		if seen[id]++; seen[id] > 1 {
+			id = fmt.Sprintf("%s#%d", id, seen[id]) // several kept samples of one question
+		}
+		items = append(items, Item{ID: id, Source: src.Path, Task: r.Task, Answers: r.Gold, GoldProgram: r.Program,
+			Prompt: r.Prompt, Completion: r.Completion})
+		if src.Limit > 0 && len(items) == src.Limit {
+			break
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, ok, fmt.Errorf("training data %s: %w", src.Path, err)
+	}
+	if ok && len(items) == 0 {
+		return nil, true, fmt.Errorf("training data %s: no records", src.Path)
+	}
+	return items, ok, nil
 }
 
 // loadSourceExamples reads a source's examples: a benchmark's training

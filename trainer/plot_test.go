@@ -2,11 +2,16 @@ package trainer
 
 import (
 	"errors"
+	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 func TestPlotWritesPNGs(t *testing.T) {
@@ -49,5 +54,62 @@ func TestPlotWritesPNGs(t *testing.T) {
 	}
 	if _, err := Plot(filepath.Join(dir, "missing")); err == nil {
 		t.Error("Plot of a missing run directory succeeded")
+	}
+}
+
+// The moving average is the identity at weight 0, keeps a constant curve
+// constant (debiased: no pull towards 0 at the start) and restarts at a
+// stage change.
+func TestSmooth(t *testing.T) {
+	xy := func(ys ...float64) plotter.XYs {
+		out := make(plotter.XYs, len(ys))
+		for i, y := range ys {
+			out[i] = plotter.XY{X: float64(i + 1), Y: y}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		ys     []float64
+		stages []string
+		w      float64
+		want   []float64
+	}{
+		{"identity", []float64{1, 5, 2}, []string{"a", "a", "a"}, 0, []float64{1, 5, 2}},
+		{"constant", []float64{3, 3, 3, 3}, []string{"a", "a", "a", "a"}, 0.9, []float64{3, 3, 3, 3}},
+		{"restart at a stage", []float64{4, 4, 1, 1}, []string{"sft", "sft", "grpo", "grpo"}, 0.8, []float64{4, 4, 1, 1}},
+		{"average", []float64{0, 2}, []string{"a", "a"}, 0.5, []float64{0, 4.0 / 3}},
+	} {
+		got := smooth(xy(tc.ys...), tc.stages, tc.w)
+		for i := range got {
+			if math.Abs(got[i].Y-tc.want[i]) > 1e-12 || got[i].X != float64(i+1) {
+				t.Errorf("%s: point %d = %v, want %v", tc.name, i, got[i], tc.want[i])
+			}
+		}
+	}
+}
+
+// A run with SFT and GRPO stages plots their losses on two axes: loss.png
+// is two panels tall.
+func TestPlotLossPanels(t *testing.T) {
+	dir := t.TempDir()
+	if err := runFake(t, dir, false, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Plot(dir); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, "plots", "loss.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dpi := vgimg.DefaultDPI
+	if want := int(2 * panelHeight.Dots(float64(dpi))); cfg.Height != want {
+		t.Errorf("loss.png is %d px tall, want %d (an SFT and a GRPO panel)", cfg.Height, want)
 	}
 }

@@ -37,7 +37,14 @@ logging:
 
 func runFake(t *testing.T, dir string, resume bool, crashAt int) error {
 	t.Helper()
-	return runConfig(t, resumeConfig, dir, resume, crashAt, func(*Config) backend.Backend {
+	return runFakeConfig(t, dir, resumeConfig, resume, crashAt)
+}
+
+// runFakeConfig runs the configuration yaml in dir on the fakes and the
+// remote fake backend.
+func runFakeConfig(t *testing.T, dir, yaml string, resume bool, crashAt int) error {
+	t.Helper()
+	return runConfig(t, yaml, dir, resume, crashAt, func(*Config) backend.Backend {
 		srv := httptest.NewServer(backendtest.New(1))
 		t.Cleanup(srv.Close)
 		return &RemoteBackend{URL: srv.URL, Retries: 1, Backoff: time.Millisecond}
@@ -133,8 +140,58 @@ func TestResumeRefusesOtherConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Run(context.Background(), true); err == nil || !strings.Contains(err.Error(), "configuration hash") {
+	if err := tr.Run(context.Background(), true); err == nil || !strings.Contains(err.Error(), "seed: 11 -> 12  (refused)") {
 		t.Errorf("resume under another configuration: %v", err)
+	}
+}
+
+// A resume may extend the run (more steps for the current and later
+// stages, another checkpoint cadence); other changes are refused with the
+// key-by-key diff.
+func TestResumeExtends(t *testing.T) {
+	edit := func(pairs ...string) string { return strings.NewReplacer(pairs...).Replace(resumeConfig) }
+	for _, tc := range []struct {
+		name    string
+		crashAt int
+		config  string
+		err     []string // empty: accepted
+		steps   int
+	}{
+		{"more grpo steps and another cadence", 4, edit("steps: 6", "steps: 8", "every: 3", "every: 2"), nil, 12},
+		{"more steps of the current stage", 2, edit("steps: 4", "steps: 5"), nil, 11},
+		{"finished stage", 7, edit("steps: 4", "steps: 5"), []string{"stages[0].steps: 4 -> 5  (refused: stage 0 is finished)"}, 0},
+		{"current stage below its steps done", 10, edit("steps: 6", "steps: 4"), []string{"stages[1].steps: 6 -> 4  (refused: stage 1 has done 5 steps already"}, 0},
+		{"learning signal", 4, edit("batch_size: 2", "batch_size: 3", "steps: 6", "steps: 7"),
+			[]string{"stages[1].batch_size: 2 -> 3  (refused)", "stages[1].steps: 6 -> 7  (ok)"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := runFake(t, dir, false, tc.crashAt); !errors.Is(err, errCrash) {
+				t.Fatal(err)
+			}
+			err := runFakeConfig(t, dir, tc.config, true, 0)
+			if len(tc.err) == 0 {
+				if err != nil {
+					t.Fatalf("resume: %v", err)
+				}
+				if got := len(drawnPerStep(t, dir)); got != tc.steps {
+					t.Errorf("%d steps, want %d", got, tc.steps)
+				}
+				// Resumed again with the same configuration: nothing to do, no refusal.
+				if err := runFakeConfig(t, dir, tc.config, true, 0); err != nil {
+					t.Errorf("second resume: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("resume accepted")
+			}
+			for _, w := range tc.err {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\nwant %q", err, w)
+				}
+			}
+		})
 	}
 }
 

@@ -99,7 +99,11 @@ func New(cfg *Config, d Deps) (*Trainer, error) {
 			items := d.Sources[n]
 			if !grpo {
 				// SFT imitates gold programs: only items that have one.
-				items = slices.DeleteFunc(slices.Clone(items), func(it Item) bool { return d.Format.Target(it) == "" })
+				items = slices.DeleteFunc(slices.Clone(items), func(it Item) bool { _, c := sftPair(d.Format, it); return c == "" })
+			} else {
+				// GRPO samples questions over tables: a distilled record
+				// (a prompt and a completion) is SFT data.
+				items = slices.DeleteFunc(slices.Clone(items), func(it Item) bool { return it.Completion != "" && it.Table == nil })
 			}
 			srcs = append(srcs, items)
 		}
@@ -209,6 +213,9 @@ func (t *Trainer) Run(ctx context.Context, resume bool) error {
 		if err != nil {
 			return err
 		}
+		if err := writeCheckpointConfig(d, t.cfg); err != nil {
+			return fmt.Errorf("checkpoint at step %d: keeping its configuration: %w", st.Step, err)
+		}
 		lastSaved = t.state.Step
 		t.log.Info("checkpoint", zap.String("dir", d), zap.Int("step", st.Step), zap.String("why", why))
 		return nil
@@ -295,7 +302,9 @@ func (t *Trainer) Run(ctx context.Context, resume bool) error {
 // backend. One whose state.json or weights cannot be read (a crash or a
 // full disk while it was written) is set aside as step-N.corrupt with a
 // warning, and the previous one is tried. A checkpoint of another
-// configuration, or a backend that cannot be reached, is an error.
+// configuration is compared with this one key by key (resumeConfigCheck):
+// a change a resume may not take, or a backend that cannot be reached, is
+// an error.
 func (t *Trainer) resumeCheckpoint(ctx context.Context, dir string) (string, State, bool, error) {
 	steps, err := listCheckpoints(dir)
 	if err != nil {
@@ -305,9 +314,17 @@ func (t *Trainer) resumeCheckpoint(ctx context.Context, dir string) (string, Sta
 		ckpt := CheckpointDir(dir, steps[i])
 		st, err := readState(ckpt)
 		if err == nil {
-			if st.ConfigHash != t.state.ConfigHash {
-				return "", State{}, false, fmt.Errorf("resume: checkpoint %s was written with configuration hash %s, this configuration hashes to %s; resume with the configuration of that run (its config.yaml), or start a new run directory", ckpt, st.ConfigHash, t.state.ConfigHash)
+			changes, cerr := resumeConfigCheck(ckpt, dir, t.cfg, st)
+			if cerr != nil {
+				return "", State{}, false, cerr
 			}
+			for _, c := range changes {
+				t.log.Info("resume: configuration changed", zap.String("key", c.Key), zap.String("old", c.Old), zap.String("new", c.New))
+				if t.d.Progress != nil {
+					fmt.Fprintf(t.d.Progress, "resume: %s: %s -> %s\n", c.Key, orNone(c.Old), orNone(c.New))
+				}
+			}
+			st.ConfigHash = t.state.ConfigHash // later checkpoints are written under this configuration
 			if len(st.Cursors) != len(t.cfg.Stages) {
 				return "", State{}, false, fmt.Errorf("resume: checkpoint %s has %d stage cursors, the configuration %d stages", ckpt, len(st.Cursors), len(t.cfg.Stages))
 			}

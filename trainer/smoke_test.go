@@ -51,6 +51,11 @@ func TestSmokeTraining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// checkpoints/latest leads to the final checkpoint, what
+	// configs/eval-smoke.yaml evaluates.
+	if target, err := os.Readlink(filepath.Join(cfg.RunDir, "checkpoints", LatestLink)); err != nil || target != filepath.Base(CheckpointDir(cfg.RunDir, cfg.TotalSteps())) {
+		t.Errorf("checkpoints/latest -> %q (%v), want step-%d", target, err, cfg.TotalSteps())
+	}
 	sum, err := CheckSmoke(ms)
 	if err != nil {
 		t.Fatal(err)

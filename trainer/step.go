@@ -34,7 +34,8 @@ func (t *Trainer) runStep(ctx context.Context, step, si, local int, pipe *pipeli
 		batch = backend.Batch{Step: step}
 		for _, it := range items {
 			m.Items = append(m.Items, it.ID)
-			batch.Sequences = append(batch.Sequences, episode.Sequence{ID: it.ID, Prompt: t.d.Format.Prompt(it, ""), Completion: t.d.Format.Target(it), Advantage: 1})
+			prompt, completion := sftPair(t.d.Format, it)
+			batch.Sequences = append(batch.Sequences, episode.Sequence{ID: it.ID, Prompt: prompt, Completion: completion, Advantage: 1})
 		}
 		trainStart := t.now()
 		fb, err = t.d.Backend.SFTForwardBackward(ctx, batch)

@@ -29,6 +29,19 @@ type Item struct {
 	Template string `json:"template,omitempty"`
 	// Target is the transformed table of an LTI task.
 	Target *layouts.Table `json:"target,omitempty"`
+	// Prompt and Completion are a distilled record's (rollout.SFTRecord):
+	// an SFT stage trains on them as they are, without the Format.
+	Prompt     string `json:"prompt,omitempty"`
+	Completion string `json:"completion,omitempty"`
+}
+
+// sftPair is what an SFT stage trains on for it: a distilled record's
+// prompt and completion, or the Format's prompt and target.
+func sftPair(f Format, it Item) (prompt, completion string) {
+	if it.Completion != "" {
+		return it.Prompt, it.Completion
+	}
+	return f.Prompt(it, ""), f.Target(it)
 }
 
 // Synthetic question templates.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"tabler1/rollout/openaitest"
+	"tabler1/trainer"
 )
 
 func distillNeedsPandas(t *testing.T) {
@@ -64,7 +65,7 @@ func TestDistillCommand(t *testing.T) {
 	defer srv.Close()
 	out := filepath.Join(t.TempDir(), "sft.jsonl")
 	code, stdout, stderr := runCmd(t, "distill", "--endpoint", srv.URL, "--model", "teacher", "--bench", "wtq", "--data", data,
-		"--limit", "12", "--seed", "1", "--max-per-dataset", "3", "--sandbox-workers", "1", "--concurrency", "4", "--out", out)
+		"--limit", "12", "--seed", "1", "--max-per-dataset", "3", "--sandbox-workers", "1", "--concurrency", "4", "--preview-rows", "2", "--out", out)
 	if code != 0 {
 		t.Fatalf("distill: exit %d: %s", code, stderr)
 	}
@@ -94,6 +95,30 @@ func TestDistillCommand(t *testing.T) {
 		}
 		if strings.Contains(r.Answer, "certainly not") || !strings.Contains(r.Prompt, "pandas DataFrame `df`") {
 			t.Errorf("kept a wrong answer or a wrong prompt: %s", l)
+		}
+	}
+
+	// The distilled file is training data as it is: an sft stage trains on
+	// its prompts and completions.
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "coldstart.yaml")
+	yaml := "name: coldstart\nseed: 1\nmodel:\n  embedded: {layers: 1, width: 16, heads: 2, mlp: 32, context: 4096}\n" +
+		"backend: {kind: embedded}\nsandbox: {workers: 1}\ndata:\n  sources:\n    - path: " + out + "\n" +
+		"stages:\n  - kind: sft\n    steps: 2\n    batch_size: 2\nlogging: {progress: none}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(dir, "run")
+	if code, _, stderr := runCmd(t, "train", "--config", cfg, "--run-dir", run); code != 0 {
+		t.Fatalf("train on the distilled file: exit %d: %s", code, stderr)
+	}
+	ms, err := trainer.ReadMetrics(filepath.Join(run, "metrics.jsonl"))
+	if err != nil || len(ms) != 2 {
+		t.Fatalf("metrics: %d steps (%v), want 2", len(ms), err)
+	}
+	for _, m := range ms {
+		if m.Loss <= 0 || len(m.Items) != 2 || !strings.HasPrefix(m.Items[0], "wtq:") {
+			t.Errorf("step %d: loss %v on %v; want a positive loss on 2 distilled wtq records", m.Step, m.Loss, m.Items)
 		}
 	}
 }

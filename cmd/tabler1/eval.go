@@ -41,9 +41,10 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 	k := fs.Int("k", 0, "samples per example (default 1; >1 needs --temperature > 0)")
 	temperature := fs.Float64("temperature", 0, "sampling temperature (default 0: greedy)")
 	topP := fs.Float64("top-p", 0, "nucleus sampling (default: the server's)")
-	maxTokens := fs.Int("max-tokens", 0, "completion length limit (default 1024)")
+	maxTokens := fs.Int("max-tokens", 0, "completion length limit (default: with --checkpoint, what the model's context leaves after the prompt; else 1024)")
 	concurrency := fs.Int("concurrency", 0, "examples in flight (default 8)")
-	preview := fs.Int("preview-rows", 0, "table rows shown in the prompt (default 10)")
+	preview := fs.Int("preview-rows", 0, "table rows shown in the prompt (default: a checkpoint's training setting, else 10)")
+	template := fs.String("template", "", "prompt template: compact (the embedded model's short prompts) or empty for the full ones (default: a checkpoint's training setting)")
 	workers := fs.Int("sandbox-workers", 0, "Python sandbox workers (default: CPUs)")
 	out := fs.String("out", "", "output directory")
 	checkpoint := fs.String("checkpoint", "", "embedded-model checkpoint to serve in-process on a loopback port (instead of --endpoint)")
@@ -84,7 +85,7 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 		"limit": func() { rc.Limit = *limit }, "seed": func() { rc.Seed = *seed }, "mode": func() { rc.Mode = *mode },
 		"k": func() { rc.K = *k }, "temperature": func() { rc.Temperature = *temperature }, "top-p": func() { rc.TopP = *topP },
 		"max-tokens": func() { rc.MaxTokens = *maxTokens }, "concurrency": func() { rc.Concurrency = *concurrency },
-		"preview-rows": func() { rc.PreviewRows = *preview }, "sandbox-workers": func() { rc.SandboxWorkers = *workers },
+		"preview-rows": func() { rc.PreviewRows = *preview }, "template": func() { rc.Template = *template }, "sandbox-workers": func() { rc.SandboxWorkers = *workers },
 		"out": func() { rc.Out = *out }, "checkpoint": func() { rc.Checkpoint = *checkpoint; rc.Endpoints = nil },
 		"request-timeout": func() { rc.RequestTimeout = *requestTimeout }, "stall-timeout": func() { rc.StallTimeout = *stallTimeout },
 		"health-timeout": func() { rc.HealthTimeout = *healthTimeout }, "max-failed-requests": func() { rc.MaxFailedRequests = *maxFailed },
@@ -97,16 +98,25 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 	if set["endpoint"] && set["checkpoint"] {
 		return usageError{"give --endpoint or --checkpoint, not both"}
 	}
+	var prompter eval.Prompter
 	if rc.Checkpoint != "" {
 		if len(rc.Endpoints) > 0 {
 			return usageError{"the configuration names both endpoints and a checkpoint: keep one"}
 		}
-		url, name, stop, err := serveCheckpoint(ctx, rc.Checkpoint, rc.Model)
+		// checkpoints/latest moves on: the cache must name the checkpoint
+		// it holds the answers of.
+		if real, err := filepath.EvalSymlinks(rc.Checkpoint); err == nil {
+			rc.Checkpoint = real
+		}
+		url, name, context, stop, err := serveCheckpoint(ctx, rc.Checkpoint, rc.Model)
 		if err != nil {
 			return err
 		}
 		defer stop()
 		rc.Endpoints, rc.Model, rc.Server = []string{url}, name, "embedded"
+		if prompter, err = checkpointPrompts(&rc, set, context); err != nil {
+			return err
+		}
 	}
 	if err := rc.Validate(); err != nil {
 		return usageError{err.Error()}
@@ -132,12 +142,18 @@ func cmdEval(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	tmpl, err := rollout.LoadTemplates(rollout.TemplateConfig{PreviewRows: rc.PreviewRows})
-	if err != nil {
-		return err
+	if prompter == nil && rc.Template == eval.TemplateCompact {
+		prompter = compactPrompter{rows: rc.PreviewRows}
+	}
+	if prompter == nil {
+		tmpl, err := rollout.LoadTemplates(rollout.TemplateConfig{PreviewRows: rc.PreviewRows})
+		if err != nil {
+			return err
+		}
+		prompter = tmpl
 	}
 	cfg := eval.Config{Mode: eval.Mode(rc.Mode), K: rc.K, Temperature: rc.Temperature, TopP: rc.TopP,
-		MaxTokens: rc.MaxTokens, Concurrency: rc.Concurrency, Templates: tmpl, Chat: rc.Chat}
+		MaxTokens: rc.MaxTokens, Concurrency: rc.Concurrency, Templates: prompter, Chat: rc.Chat}
 	if rc.Seed != 0 {
 		s := int(rc.Seed)
 		cfg.Seed = &s
@@ -205,21 +221,21 @@ func firstRequestFailure(samples []eval.Sample) string {
 // serveCheckpoint loads an embedded-model checkpoint and serves it with the
 // model server on a free loopback port, so that eval queries it through the
 // same HTTP client as any endpoint. stop shuts the server down.
-func serveCheckpoint(ctx context.Context, dir, name string) (url, served string, stop func(), err error) {
+func serveCheckpoint(ctx context.Context, dir, name string) (url, served string, contextLen int, stop func(), err error) {
 	m, err := model.Load(dir)
 	if err != nil {
-		return "", "", nil, fmt.Errorf("loading the checkpoint to evaluate: %w", err)
+		return "", "", 0, nil, fmt.Errorf("loading the checkpoint to evaluate: %w", err)
 	}
 	if name == "" {
 		name = "tabler1-tiny"
 	}
 	s, err := server.New(server.Config{ModelName: name}, m)
 	if err != nil {
-		return "", "", nil, err
+		return "", "", 0, nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", "", nil, fmt.Errorf("serving the checkpoint: %w", err)
+		return "", "", 0, nil, fmt.Errorf("serving the checkpoint: %w", err)
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -227,7 +243,7 @@ func serveCheckpoint(ctx context.Context, dir, name string) (url, served string,
 		defer close(done)
 		_ = s.Serve(sctx, ln)
 	}()
-	return "http://" + ln.Addr().String() + "/v1", name, func() { cancel(); <-done }, nil
+	return "http://" + ln.Addr().String() + "/v1", name, m.Config().Context, func() { cancel(); <-done }, nil
 }
 
 // isTerminal reports whether w is a character device (a terminal), where a

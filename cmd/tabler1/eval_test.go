@@ -2,13 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"tabler1/episode"
 	"tabler1/eval"
+	"tabler1/layouts"
 	"tabler1/model"
+	"tabler1/rollout"
 	"tabler1/rollout/openaitest"
 )
 
@@ -128,5 +132,132 @@ func TestEvalConfigs(t *testing.T) {
 		if err := rc.Validate(); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
+	}
+}
+
+// A checkpoint inside a run directory is evaluated with the prompts it was
+// trained on: the run's compact template and preview rows, a preview cut
+// to leave room for an answer, and max_tokens what the context leaves.
+func TestEvalCheckpointTrainedPrompts(t *testing.T) {
+	d := sharedDataDir(t)
+	m, err := model.New(model.SmokeConfig(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := t.TempDir()
+	ckpt := filepath.Join(run, "checkpoints", "step-3")
+	if err := m.Save(ckpt); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("step-3", filepath.Join(run, "checkpoints", "latest")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := "rollout:\n  template: compact\n  preview_rows: 4\n  max_tokens: 40\n"
+	if err := os.WriteFile(filepath.Join(run, "config.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	code, stdout, stderr := runCmd(t, "eval", "--checkpoint", filepath.Join(run, "checkpoints", "latest"), "--bench", "wtq",
+		"--data", filepath.Join(d, "wtq.dev.jsonl"), "--mode", "text", "--limit", "3", "--out", out)
+	if code != 0 {
+		t.Fatalf("eval --checkpoint: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "wtq        n=3") {
+		t.Errorf("stdout %q: want a wtq line over 3 examples", stdout)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "samples.jsonl"))
+	if err != nil || strings.Count(string(b), "\n") != 3 || strings.Contains(string(b), "request_") {
+		t.Errorf("samples.jsonl: %v, %q; want 3 answered samples", err, b)
+	}
+	meta, err := os.ReadFile(filepath.Join(out, eval.CacheMetaFile))
+	want := []string{`"template":"compact"`, `"preview_rows":4`, fmt.Sprintf(`"max_tokens":%d`, model.SmokeConfig().Context), "step-3"}
+	for _, w := range want {
+		if err != nil || !strings.Contains(string(meta), w) {
+			t.Errorf("eval settings %s (%v): want %s", meta, err, w)
+		}
+	}
+	// When latest moves to a newer checkpoint, the cached answers of the
+	// old one are not reused.
+	if err := m.Save(filepath.Join(run, "checkpoints", "step-4")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(run, "checkpoints", "latest")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("step-4", filepath.Join(run, "checkpoints", "latest")); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCmd(t, "eval", "--checkpoint", filepath.Join(run, "checkpoints", "latest"), "--bench", "wtq",
+		"--data", filepath.Join(d, "wtq.dev.jsonl"), "--mode", "text", "--limit", "3", "--out", out)
+	if code == 0 || !strings.Contains(stderr, "other settings") {
+		t.Errorf("eval of a newer checkpoint into the same --out: exit %d, %q; want a refusal", code, stderr)
+	}
+}
+
+// The compact prompter shows fewer rows where the preview would not leave
+// room for an answer.
+func TestCompactPrompterFits(t *testing.T) {
+	tab := &layouts.Table{Header: [][]string{{"name", "value"}}}
+	for i := 0; i < 10; i++ {
+		tab.Rows = append(tab.Rows, []string{strings.Repeat("x", 40), "1"})
+	}
+	q := rollout.Question{ID: "q", Task: episode.TaskQA, Question: "which?", Table: tab}
+	for _, tc := range []struct {
+		budget, rows int
+	}{{0, 10}, {1000, 10}, {200, 3}, {10, 1}} {
+		p, _, err := compactPrompter{rows: 10, budget: tc.budget}.Prompt(q, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Count(p, "x|1\n"); got != tc.rows {
+			t.Errorf("budget %d: %d rows shown, want %d:\n%s", tc.budget, got, tc.rows, p)
+		}
+		if tc.rows < 10 && !strings.Contains(p, "(10 rows)") {
+			t.Errorf("budget %d: the prompt does not give the table's length:\n%s", tc.budget, p)
+		}
+	}
+}
+
+// configs/eval-smoke.yaml runs as written from the repository root, on a
+// smoke-sized checkpoint in a run directory laid out as training writes it
+// (checkpoints/latest, config.yaml).
+func TestEvalSmokeConfigAsWritten(t *testing.T) {
+	sharedDataDir(t)
+	distillNeedsPandas(t)
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := t.TempDir()
+	m, err := model.New(model.Config{Layers: 2, Width: 64, Heads: 4, MLP: 256, Context: 512}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Save(filepath.Join(run, "checkpoints", "step-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("step-1", filepath.Join(run, "checkpoints", "latest")); err != nil {
+		t.Fatal(err)
+	}
+	smoke, err := os.ReadFile(filepath.Join(root, "configs", "smoke.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(run, "config.yaml"), smoke, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	out := filepath.Join(run, "eval")
+	code, stdout, stderr := runCmd(t, "eval", "--config", "configs/eval-smoke.yaml", "--checkpoint", filepath.Join(run, "checkpoints", "latest"),
+		"--bench", "wtq,tabfact", "--limit", "2", "--out", out)
+	if code != 0 {
+		t.Fatalf("eval --config configs/eval-smoke.yaml: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "wtq        n=2") || !strings.Contains(stdout, "tabfact    n=2") {
+		t.Errorf("stdout %q", stdout)
+	}
+	meta, err := os.ReadFile(filepath.Join(out, eval.CacheMetaFile))
+	if err != nil || !strings.Contains(string(meta), `"template":"compact"`) || !strings.Contains(string(meta), `"max_tokens":512`) {
+		t.Errorf("eval settings %s (%v): want the compact template and max_tokens 512", meta, err)
 	}
 }

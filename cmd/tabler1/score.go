@@ -53,13 +53,13 @@ func cmdScore(ctx context.Context, e *env, args []string) error {
 		for k, v := range res.Metrics {
 			out[k] = v
 		}
-		out["n"] = res.N
+		out["n"], out["unknown"], out["missing"] = res.N, res.Unknown, res.Missing
 		return printJSON(e.stdout, out)
 	}
-	fmt.Fprintf(e.stdout, "%s: accuracy %.4f (n=%d)\n", *bench, res.Metrics["accuracy"], res.N)
+	fmt.Fprintf(e.stdout, "%s: accuracy %.4f (n=%d, unknown=%d, missing=%d)\n", *bench, res.Metrics["accuracy"], res.N, res.Unknown, res.Missing)
 	keys := make([]string, 0, len(res.Metrics))
 	for k := range res.Metrics {
-		if k != "accuracy" && k != "n" {
+		if k != "accuracy" && k != "n" && k != "unknown" && k != "missing" {
 			keys = append(keys, k)
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,49 @@ func TestScoreCommand(t *testing.T) {
 		}
 	}
 
+	// A duplicated id, and a prediction in Latin-1 ("é" as one byte).
+	dupPreds := filepath.Join(dir, "dup.jsonl")
+	first := strings.SplitAfter(wtq.String(), "\n")[0]
+	if err := os.WriteFile(dupPreds, []byte(wtq.String()+first), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	latin1Preds := filepath.Join(dir, "latin1.jsonl")
+	if err := os.WriteFile(latin1Preds, []byte(first+"{\"id\": \"x\", \"prediction\": \"caf\xe9\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	latin1Data := filepath.Join(dir, "latin1.data.jsonl")
+	if err := os.WriteFile(latin1Data, []byte("{\"id\": \"x\", \"benchmark\": \"wtq\", \"question\": \"caf\xe9?\", \"answer\": [\"1\"]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// Counts print as integers; unknown and missing ids are one line each.
+	half := strings.SplitAfter(wtq.String(), "\n")[:100]
+	partial := filepath.Join(dir, "partial.jsonl")
+	extra := ""
+	for i := 0; i < 5; i++ {
+		extra += fmt.Sprintf("{\"id\": \"nope-%d\", \"prediction\": \"x\"}\n", i)
+	}
+	if err := os.WriteFile(partial, []byte(strings.Join(half, "")+extra), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, bench := range []string{"wtq"} {
+		code, out, errs := runCmd(t, "score", "--bench", bench, "--data", filepath.Join(d, "wtq.dev.jsonl"), "--predictions", partial)
+		if code != 0 {
+			t.Fatalf("score partial: exit %d: %s", code, errs)
+		}
+		if !strings.Contains(out, "(n=100, unknown=5, missing=100)") || strings.Contains(out, "missing ") || strings.Contains(out, "unknown ") {
+			t.Errorf("score partial printed %q, want integer counts n=100 unknown=5 missing=100", out)
+		}
+		if lines := strings.Count(errs, "\n"); lines != 2 || !strings.Contains(errs, "5 predictions have ids the data does not have") ||
+			!strings.Contains(errs, "100 of 200 examples have no prediction") {
+			t.Errorf("score partial warned %d lines: %q, want one line for unknown ids and one for missing", lines, errs)
+		}
+		_, out, _ = runCmd(t, "score", "--json", "--bench", bench, "--data", filepath.Join(d, "wtq.dev.jsonl"), "--predictions", partial)
+		if !strings.Contains(out, `"n":100`) || !strings.Contains(out, `"missing":100`) || !strings.Contains(out, `"unknown":5`) {
+			t.Errorf("score --json printed %q, want integer counts", out)
+		}
+	}
+
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -100,6 +144,9 @@ func TestScoreCommand(t *testing.T) {
 		{[]string{"--bench", "nope", "--data", "x", "--predictions", "y"}, 2, "unknown benchmark"},
 		{[]string{"--bench", "wtq", "--predictions", "y"}, 2, "--data is required"},
 		{[]string{"--bench", "wtq", "--data", filepath.Join(d, "wtq.dev.jsonl"), "--predictions", filepath.Join(dir, "missing.jsonl")}, 1, "opening predictions"},
+		{[]string{"--bench", "wtq", "--data", filepath.Join(d, "wtq.dev.jsonl"), "--predictions", dupPreds}, 1, "given more than once"},
+		{[]string{"--bench", "wtq", "--data", filepath.Join(d, "wtq.dev.jsonl"), "--predictions", latin1Preds}, 1, "invalid UTF-8"},
+		{[]string{"--bench", "wtq", "--data", latin1Data, "--predictions", wtqPreds}, 1, "latin1.data.jsonl:1: invalid UTF-8"},
 	} {
 		code, _, errs := runCmd(t, append([]string{"score"}, tc.args...)...)
 		if code != tc.code || !strings.Contains(errs, tc.msg) {

@@ -130,6 +130,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if req.Stream && req.Logprobs {
+		badRequest(w, "logprobs", "logprobs with stream=true is not supported; send stream=false for logprobs")
+		return
+	}
 	if req.TopLogprobs != nil {
 		if *req.TopLogprobs < 0 || *req.TopLogprobs > 20 {
 			badRequest(w, "top_logprobs", "top_logprobs = %d: want 0..20", *req.TopLogprobs)
@@ -161,6 +165,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.Usage.TotalTokens = resp.Usage.PromptTokens + resp.Usage.CompletionTokens
 	s.modelHeader(w, sv)
+	if req.Stream {
+		streamChat(w, resp, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
+		return
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 

@@ -161,6 +161,9 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 	case req.Suffix != nil && *req.Suffix != "":
 		badRequest(w, "suffix", "suffix is not supported")
 		return
+	case req.Stream && req.Logprobs != nil:
+		badRequest(w, "logprobs", "logprobs with stream=true is not supported; send stream=false for logprobs")
+		return
 	case req.Logprobs != nil && (*req.Logprobs < 0 || *req.Logprobs > 20):
 		badRequest(w, "logprobs", "logprobs = %d: want 0..20", *req.Logprobs)
 		return
@@ -210,6 +213,10 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.Usage.TotalTokens = resp.Usage.PromptTokens + resp.Usage.CompletionTokens
 	s.modelHeader(w, sv)
+	if req.Stream {
+		streamCompletion(w, resp, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
+		return
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 

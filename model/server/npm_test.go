@@ -107,6 +107,29 @@ func TestOfficialOpenAINpmClient(t *testing.T) {
 			} `json:"choices"`
 			PromptTokenIDs []int `json:"prompt_token_ids"`
 		} `json:"chat"`
+		ChatStream struct {
+			Content string         `json:"content"`
+			Finish  string         `json:"finish"`
+			Usage   map[string]int `json:"usage"`
+			Chunks  int            `json:"chunks"`
+		} `json:"chatStream"`
+		ChatPlain struct {
+			Choices []struct {
+				Message      struct{ Content string } `json:"message"`
+				FinishReason string                   `json:"finish_reason"`
+			} `json:"choices"`
+			Usage map[string]int `json:"usage"`
+		} `json:"chatPlain"`
+		CompletionStream struct {
+			Text   string `json:"text"`
+			Finish string `json:"finish"`
+		} `json:"completionStream"`
+		CompletionPlain struct {
+			Choices []struct {
+				Text         string `json:"text"`
+				FinishReason string `json:"finish_reason"`
+			} `json:"choices"`
+		} `json:"completionPlain"`
 		BadRequest   struct{ Status int } `json:"badRequest"`
 		Unauthorized struct{ Status int } `json:"unauthorized"`
 	}
@@ -142,6 +165,16 @@ func TestOfficialOpenAINpmClient(t *testing.T) {
 		if math.Abs(c.Logprob-want[k]) > 1e-9 || len(c.TopLogprobs) != 2 {
 			t.Fatalf("chat token %d: served %v (%d top), scored %v", k, c.Logprob, len(c.TopLogprobs), want[k])
 		}
+	}
+	// Streamed and plain greedy responses agree; usage comes in the last chunk.
+	cs, cp := got.ChatStream, got.ChatPlain
+	if len(cp.Choices) != 1 || cs.Content != cp.Choices[0].Message.Content || cs.Finish != cp.Choices[0].FinishReason ||
+		cs.Chunks < 2 || cs.Usage["total_tokens"] == 0 || cs.Usage["total_tokens"] != cp.Usage["total_tokens"] {
+		t.Fatalf("chat stream %+v, plain %+v", cs, cp)
+	}
+	ps, pp := got.CompletionStream, got.CompletionPlain
+	if len(pp.Choices) != 1 || ps.Text != pp.Choices[0].Text || ps.Finish != pp.Choices[0].FinishReason || ps.Finish == "" {
+		t.Fatalf("completion stream %+v, plain %+v", ps, pp)
 	}
 	if got.BadRequest.Status != 400 || got.Unauthorized.Status != 401 {
 		t.Fatalf("error statuses: bad request %d, unauthorized %d", got.BadRequest.Status, got.Unauthorized.Status)

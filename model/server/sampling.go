@@ -22,6 +22,7 @@ type samplingParams struct {
 	Stop             json.RawMessage `json:"stop"`
 	Seed             *int64          `json:"seed"`
 	Stream           bool            `json:"stream"`
+	StreamOptions    *streamOptions  `json:"stream_options"`
 	PresencePenalty  float64         `json:"presence_penalty"`
 	FrequencyPenalty float64         `json:"frequency_penalty"`
 	LogitBias        map[string]any  `json:"logit_bias"`
@@ -51,8 +52,8 @@ func (s *Server) parse(w http.ResponseWriter, p *samplingParams, defaultMax int)
 		return o, 0, false
 	}
 	switch {
-	case p.Stream:
-		badRequest(w, "stream", "stream=true is not supported by this server; send stream=false")
+	case p.StreamOptions != nil && !p.Stream:
+		badRequest(w, "stream_options", "stream_options is only allowed with stream=true")
 		return o, 0, false
 	case p.PresencePenalty != 0 || p.FrequencyPenalty != 0:
 		badRequest(w, "presence_penalty", "presence_penalty and frequency_penalty are not supported; leave them 0")

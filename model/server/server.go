@@ -1,7 +1,8 @@
 // Package server is the OpenAI-compatible HTTP server over the embedded
 // model (package model): /v1/models, /v1/completions and
 // /v1/chat/completions with the response fields vLLM adds for RL clients
-// (token ids, prompt token ids, "token_id:N" logprob tokens), /tokenize and
+// (token ids, prompt token ids, "token_id:N" logprob tokens), streaming as
+// server-sent events (stream, stream_options.include_usage), /tokenize and
 // /detokenize, hot swap of weights (Publish) without dropping requests in
 // flight, OpenAI-style errors, optional bearer-token auth, bounds on
 // request size, n and max_tokens, on the requests decoded at once and on

@@ -33,6 +33,55 @@ const chat = await client.chat.completions.create({
 });
 out.chat = chat;
 
+// Streaming, as most chat clients do by default: the deltas joined, the
+// finish reason, and usage in the last chunk.
+const chatStream = await client.chat.completions.create({
+  model,
+  messages: [{ role: "user", content: "Say hi" }],
+  max_tokens: 8,
+  seed: 7,
+  temperature: 0,
+  stream: true,
+  stream_options: { include_usage: true },
+});
+out.chatStream = { content: "", finish: null, usage: null, chunks: 0 };
+for await (const chunk of chatStream) {
+  out.chatStream.chunks++;
+  for (const c of chunk.choices) {
+    out.chatStream.content += c.delta?.content ?? "";
+    if (c.finish_reason) out.chatStream.finish = c.finish_reason;
+  }
+  if (chunk.usage) out.chatStream.usage = chunk.usage;
+}
+out.chatPlain = await client.chat.completions.create({
+  model,
+  messages: [{ role: "user", content: "Say hi" }],
+  max_tokens: 8,
+  seed: 7,
+  temperature: 0,
+});
+
+const completionStream = await client.completions.create({
+  model,
+  prompt: "Question: how many rows?\nAnswer:",
+  max_tokens: 16,
+  temperature: 0,
+  stream: true,
+});
+out.completionStream = { text: "", finish: null };
+for await (const chunk of completionStream) {
+  for (const c of chunk.choices) {
+    out.completionStream.text += c.text ?? "";
+    if (c.finish_reason) out.completionStream.finish = c.finish_reason;
+  }
+}
+out.completionPlain = await client.completions.create({
+  model,
+  prompt: "Question: how many rows?\nAnswer:",
+  max_tokens: 16,
+  temperature: 0,
+});
+
 try {
   await client.completions.create({ model, prompt: "x", n: 1000 });
   out.badRequest = { status: 0 };
