@@ -444,3 +444,31 @@ func (p *Pool) forkFloor(ctx context.Context, table *layouts.Table, n int) (time
 	}
 	return res.Wall, nil
 }
+
+// sequenceAttack is a hostile program that aims at what a job leaves for
+// the next one on the same worker, or at the worker itself through the
+// status channel (issue #14). The soak interleaves them with clean jobs,
+// and the tests run each on a one-worker pool followed by clean jobs.
+type sequenceAttack struct {
+	name        string
+	code        string
+	returnTable bool
+}
+
+// sequenceAttacks returns the programs of issue #14, items 1-5.
+func sequenceAttacks() []sequenceAttack {
+	deep := "for _ in range(1100):\n    os.mkdir('d')\n    os.chdir('d')\n"
+	return []sequenceAttack{
+		{name: "seek stdout past the end", code: "import os\nos.lseek(1, 1 << 62, 0)\n"},
+		{name: "seek the status channel past the end", code: "import os\nos.lseek(3, 1 << 62, 0)\n"},
+		{name: "deep tree in the job directory", code: "import os\n" + deep},
+		{name: "deep tree and a file in the temporary directory", code: "import os\nd = os.environ.get('TMPDIR', '/tmp')\nopen(os.path.join(d, 'left-behind'), 'w').write('secret')\nos.chdir(d)\n" + deep},
+		{name: "clears its parent-death signal", code: "import ctypes, time\nctypes.CDLL(None).prctl(1, 0, 0, 0, 0)\ntime.sleep(100)\n"},
+		{name: "huge exception fields on the status channel", code: "import os\nos.write(3, ('{\"kind\": \"exception\", \"type\": \"' + 'T' * (7 << 20) + '\", \"line\": 1, \"detail\": \"' + 'D' * (7 << 20) + '\"}').encode())\nos._exit(1)\n"},
+		{name: "a table not asked for", code: "import os\nos.write(3, b'{\"kind\": \"ok\", \"table\": {\"header\": [[\"a\"]], \"rows\": [[\"1\"]]}}')\nos._exit(0)\n"},
+		{name: "a forged setup record", code: "import os\nos.write(3, b'{\"kind\": \"setup\", \"detail\": \"forged\"}')\nos._exit(71)\n"},
+		{name: "a boolean line number", code: "import os\nos.write(3, b'{\"kind\": \"exception\", \"type\": \"E\", \"line\": true}')\nos._exit(1)\n"},
+		{name: "a huge line number", code: "import os\nos.write(3, b'{\"kind\": \"exception\", \"type\": \"E\", \"line\": 123456789012345678901234567890}')\nos._exit(1)\n"},
+		{name: "a malformed returned table", returnTable: true, code: "import os\nos.write(3, b'{\"kind\": \"ok\", \"table\": {\"header\": [[1, null]], \"rows\": 5}}')\nos._exit(0)\n"},
+	}
+}

@@ -1,0 +1,56 @@
+package sandbox
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWhatAJobLeavesForTheNext runs each program of issue #14 (items 1, 2,
+// 4 and 5) on a one-worker pool, then clean jobs on the same worker: the
+// hostile job ends as its own failure (never sandbox_error, which training
+// drops), the clean jobs all succeed with the right answer and find nothing
+// of it, and a forged status record never costs the worker.
+func TestWhatAJobLeavesForTheNext(t *testing.T) {
+	pool(t)
+	ctx := context.Background()
+	p, err := NewPool(ctx, PoolConfig{Workers: 1, Grace: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	// What a clean job finds of the ones before it: the temporary
+	// directory's entries (but its own directory) and its own directory's.
+	peek := "import os\nd = os.environ.get('TMPDIR', '/tmp')\nprint(sorted(set(os.listdir(d)) - {'job'}), os.listdir('.'), os.path.exists(os.path.join(d, 'left-behind')))"
+	for _, a := range sequenceAttacks() {
+		t.Run(a.name, func(t *testing.T) {
+			before := p.Replaced()
+			r := p.Run(ctx, Job{Code: a.code, Table: sampleTable(), ReturnTable: a.returnTable,
+				Limits: Limits{Wall: 1500 * time.Millisecond}})
+			if r.Status == StatusSandboxError {
+				t.Errorf("the hostile job ended sandbox_error (%s): a job's own doing must be its failure", r.Detail)
+			}
+			if len(r.ExceptionType) > maxExceptionType || len(r.Detail) > maxDetail {
+				t.Errorf("exception type of %d bytes, detail of %d: over the caps %d and %d", len(r.ExceptionType), len(r.Detail), maxExceptionType, maxDetail)
+			}
+			if r.Table != nil {
+				t.Errorf("the job returned a table %v, which was not asked for or is malformed", r.Table)
+			}
+			if strings.HasPrefix(a.name, "a ") && p.Replaced() != before {
+				t.Errorf("a forged status record cost the worker (%d replaced)", p.Replaced()-before)
+			}
+			for i := range 3 {
+				if c := p.Run(ctx, Job{Code: "print(df['value'].sum())", Table: sampleTable()}); c.Status != StatusOK || c.Answer() != "1237" {
+					t.Fatalf("clean job %d after it: %s %q (%s)", i, c.Status, c.Answer(), c.Detail)
+				}
+			}
+			if c := p.Run(ctx, Job{Code: peek}); c.Status != StatusOK || c.Answer() != "[] [] False" {
+				t.Errorf("a clean job found what the hostile one left: %s %q (%s, %.300q)", c.Status, c.Answer(), c.Detail, c.Stderr)
+			}
+		})
+	}
+	if left := leftoverJobProcesses(p); len(left) > 0 {
+		t.Errorf("processes of jobs survived: %v", left)
+	}
+}
