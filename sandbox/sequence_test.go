@@ -2,6 +2,9 @@ package sandbox
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -52,5 +55,45 @@ func TestWhatAJobLeavesForTheNext(t *testing.T) {
 	}
 	if left := leftoverJobProcesses(p); len(left) > 0 {
 		t.Errorf("processes of jobs survived: %v", left)
+	}
+}
+
+// tabler1Exec builds the tabler1 binary into a temporary directory and
+// returns a BenchConfig.PoolProcess that runs its exec command
+// (TABLER1_EXEC_BIN names a binary to use instead, an older one say).
+func tabler1Exec(t *testing.T) func(ctx context.Context, table, code string) *exec.Cmd {
+	t.Helper()
+	bin := os.Getenv("TABLER1_EXEC_BIN")
+	if bin == "" {
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			t.Skipf("no go tool to build tabler1 with: %v", err)
+		}
+		bin = filepath.Join(t.TempDir(), "tabler1")
+		if out, err := exec.Command(gobin, "build", "-o", bin, "tabler1/cmd/tabler1").CombinedOutput(); err != nil {
+			t.Fatalf("building tabler1: %v\n%s", err, out)
+		}
+	}
+	python := DefaultPython(os.Getenv)
+	return func(ctx context.Context, table, code string) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, bin, "exec", "--table", table, "--code", code, "--timeout", "60s")
+		cmd.Env = append(os.Environ(), "TABLER1_PYTHON="+python)
+		return cmd
+	}
+}
+
+// TestJobDiesWithItsPoolProcess (issue #14, item 3): a job that clears its
+// parent-death signal still dies when its pool's process, tabler1 exec, is
+// killed with SIGKILL: the worker is its PID namespace's init.
+func TestJobDiesWithItsPoolProcess(t *testing.T) {
+	if !pool(t).Isolation().PIDNS {
+		t.Skip("needs PID namespaces (root)")
+	}
+	left, err := killProbe(context.Background(), tabler1Exec(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d processes of the killed tabler1 exec survived it", left)
 	}
 }
