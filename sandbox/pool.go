@@ -443,19 +443,27 @@ func (w *worker) hostPID(nsPID int) int {
 	wp := strconv.Itoa(w.cmd.Process.Pid)
 	kids, _ := os.ReadFile("/proc/" + wp + "/task/" + wp + "/children")
 	for _, kid := range strings.Fields(string(kids)) {
-		status, err := os.ReadFile("/proc/" + kid + "/status")
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(status), "\n") {
-			if rest, ok := strings.CutPrefix(line, "NSpid:"); ok {
-				if f := strings.Fields(rest); len(f) > 1 && f[len(f)-1] == strconv.Itoa(nsPID) {
-					pid, _ := strconv.Atoi(kid)
-					return pid
-				}
-				break
-			}
+		if innermostPID(kid) == strconv.Itoa(nsPID) {
+			pid, _ := strconv.Atoi(kid)
+			return pid
 		}
 	}
 	return 0
+}
+
+// innermostPID returns process pid's pid in the innermost PID namespace it
+// is in, "" when it is gone.
+func innermostPID(pid string) string {
+	status, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "NSpid:"); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				return f[len(f)-1]
+			}
+		}
+	}
+	return ""
 }

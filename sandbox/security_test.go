@@ -25,6 +25,42 @@ type hostile struct {
 	needs func(Isolation) bool
 	// slow cases (touching hundreds of MB) get a longer wall-clock limit.
 	slow bool
+	// returnTable asks for df back (Job.ReturnTable).
+	returnTable bool
+}
+
+// sequenceWant is the status each of sequenceAttacks must end with: the
+// job's own failure, never sandbox_error.
+var sequenceWant = map[string]Status{
+	"seek stdout past the end":                        StatusOutputExceeded,
+	"seek the status channel past the end":            StatusOutputExceeded,
+	"deep tree in the job directory":                  StatusOK,
+	"deep tree and a file in the temporary directory": StatusOK,
+	"clears its parent-death signal":                  StatusTimeout,
+	"huge exception fields on the status channel":     StatusRuntimeError,
+	"a table not asked for":                           StatusOK,
+	"a forged setup record":                           StatusRuntimeError,
+	"a boolean line number":                           StatusRuntimeError,
+	"a huge line number":                              StatusRuntimeError,
+	"a malformed returned table":                      StatusRuntimeError,
+}
+
+// sequenceBattery turns sequenceAttacks into battery cases.
+func sequenceBattery() []hostile {
+	var out []hostile
+	for _, a := range sequenceAttacks() {
+		want, ok := sequenceWant[a.name]
+		if !ok {
+			want = "(no status listed in sequenceWant)"
+		}
+		out = append(out, hostile{name: a.name, code: a.code, want: []Status{want}, returnTable: a.returnTable,
+			check: func(t *testing.T, r Result) {
+				if len(r.ExceptionType) > maxExceptionType || len(r.Detail) > maxDetail || r.Table != nil {
+					t.Errorf("exception type of %d bytes, detail of %d, table %v: over the caps or not asked for", len(r.ExceptionType), len(r.Detail), r.Table)
+				}
+			}})
+	}
+	return out
 }
 
 func stdoutHas(s string) func(t *testing.T, r Result) {
@@ -137,6 +173,7 @@ func battery(listenPort int, gopid int, nonce string) []hostile {
 		{name: "ctypes null dereference", code: "import ctypes\nctypes.string_at(0)", want: st(StatusKilled)},
 		{name: "ctypes ptrace the parent", code: "import ctypes, os\nlibc = ctypes.CDLL(None)\nprint('rc', libc.ptrace(16, os.getppid(), 0, 0))", want: st(StatusOK), check: stdoutHas("rc -1")},
 		{name: "ctypes unshare a user namespace", code: "import ctypes\nprint('rc', ctypes.CDLL(None).unshare(0x10000000))", want: st(StatusOK), check: stdoutHas("rc -1"), needs: seccomp},
+		{name: "ctypes clears its parent-death signal", code: "import ctypes\nprint('rc', ctypes.CDLL(None).prctl(1, 0, 0, 0, 0))", want: st(StatusOK), check: stdoutHas("rc -1"), needs: seccomp},
 		{name: "os.abort", code: "import os\nos.abort()", want: st(StatusKilled)},
 		{name: "deep recursion", code: "def f(n):\n    return f(n + 1)\nf(0)", want: st(StatusRuntimeError), check: func(t *testing.T, r Result) {
 			if r.ExceptionType != "RecursionError" {
@@ -188,7 +225,7 @@ func TestSecurityBattery(t *testing.T) {
 			}
 		}()
 	}
-	cases := battery(ln.Addr().(*net.TCPAddr).Port, os.Getpid(), nonce)
+	cases := append(battery(ln.Addr().(*net.TCPAddr).Port, os.Getpid(), nonce), sequenceBattery()...)
 	if len(cases) < 30 {
 		t.Fatalf("the battery has %d programs, want at least 30", len(cases))
 	}
@@ -205,7 +242,7 @@ func TestSecurityBattery(t *testing.T) {
 				if h.slow {
 					lim.Wall = 10 * time.Second
 				}
-				r := p.Run(context.Background(), Job{Code: h.code, Table: sampleTable(), Limits: lim})
+				r := p.Run(context.Background(), Job{Code: h.code, Table: sampleTable(), Limits: lim, ReturnTable: h.returnTable})
 				ok := false
 				for _, s := range h.want {
 					ok = ok || r.Status == s

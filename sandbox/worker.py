@@ -300,14 +300,15 @@ WORKBASE = INIT.get("workbase") or tempfile.gettempdir()
 # --- seccomp -------------------------------------------------------------
 # A small BPF filter, built per child because it names the child's own pid:
 # no new processes (fork, vfork, clone without CLONE_THREAD, clone3), no exec,
-# signals only to itself, no ptrace or cross-process memory access, no
+# signals only to itself, no clearing of its parent-death signal, no ptrace
+# or cross-process memory access, no
 # namespaces, mounts, io_uring or bpf, no System V or POSIX message IPC
 # objects (they would outlive the job: a channel to the next one), no memfd
 # (its memory escapes RLIMIT_AS), and sockets only of the IP families inside
 # the worker's empty network namespace (none without one; socketpair(2)
 # stays).
 _ARCH = {
-    "x86_64": dict(audit=0xC000003E, socket=41, fork=57, vfork=58, clone=56, clone3=435, execve=59,
+    "x86_64": dict(audit=0xC000003E, socket=41, prctl=157, fork=57, vfork=58, clone=56, clone3=435, execve=59,
                    execveat=322, kill=62, tkill=200, tgkill=234, rt_sigqueueinfo=129,
                    rt_tgsigqueueinfo=297, deny=[101, 310, 311, 434, 424, 425, 426, 427, 272, 308, 165,
                                                 166, 155, 321, 298, 323, 250, 248, 249, 169, 175, 176,
@@ -315,7 +316,7 @@ _ARCH = {
                                                 # SysV shm, sem, msg; POSIX mq; memfd_create, memfd_secret
                                                 29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71,
                                                 240, 241, 242, 243, 244, 245, 319, 447]),
-    "aarch64": dict(audit=0xC00000B7, socket=198, fork=None, vfork=None, clone=220, clone3=435,
+    "aarch64": dict(audit=0xC00000B7, socket=198, prctl=167, fork=None, vfork=None, clone=220, clone3=435,
                     execve=221, execveat=281, kill=129, tkill=130, tgkill=131, rt_sigqueueinfo=138,
                     rt_tgsigqueueinfo=240, deny=[117, 270, 271, 434, 424, 425, 426, 427, 97, 268, 40,
                                                  39, 280, 241, 282, 219, 217, 218, 142, 105, 106, 273,
@@ -361,6 +362,7 @@ def _seccomp_program(pid, block_sockets):
     for name in ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
         jeq(a[name], "selfonly")
     jeq(a["socket"], "socket")
+    jeq(a["prctl"], "prctl")
     for nr in a["deny"]:
         jeq(nr, "eperm")
     stmt(RET, ALLOW)
@@ -372,6 +374,11 @@ def _seccomp_program(pid, block_sockets):
     jeq(pid, "allow")
     jeq(0, "allow")
     jeq((-pid) & 0xFFFFFFFF, "allow", "eperm")
+    label("prctl")
+    # The parent-death signal set in _confine stays: a job that cleared it
+    # could outlive its worker where there is no PID namespace.
+    stmt(LD_ABS, 16)  # option
+    jeq(PR_SET_PDEATHSIG, "eperm", "allow")
     label("socket")
     if block_sockets:
         stmt(RET, errno_(errno.EACCES))
