@@ -86,18 +86,7 @@ func writeFrame(w io.Writer, v any) error {
 	return err
 }
 
-// readFrame reads one frame written by writeFrame into v.
-func readFrame(r io.Reader, v any) error {
-	body, err := readBody(r)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("decoding a %d-byte frame: %w", len(body), err)
-	}
-	return nil
-}
-
+// readBody reads the body of one frame written by writeFrame.
 func readBody(r io.Reader) ([]byte, error) {
 	var head [4]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {

@@ -97,3 +97,32 @@ func TestJobDiesWithItsPoolProcess(t *testing.T) {
 		t.Errorf("%d processes of the killed tabler1 exec survived it", left)
 	}
 }
+
+// TestARetiringWorkerIsReplaced (issue #14, item 1): a worker that says it
+// could not clean up after a job is replaced, never given another job.
+func TestARetiringWorkerIsReplaced(t *testing.T) {
+	pool(t)
+	fake, err := filepath.Abs("testdata/retiring_worker.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	python := filepath.Join(t.TempDir(), "python")
+	script := "#!/bin/sh\nexec " + DefaultPython(os.Getenv) + " " + fake + "\n"
+	if err := os.WriteFile(python, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p, err := NewPool(ctx, PoolConfig{Workers: 1, Python: python, Weaker: Isolation{PIDNS: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := range 3 {
+		if r := p.Run(ctx, Job{Code: "print('served')"}); r.Status != StatusOK || r.Answer() != "served" {
+			t.Fatalf("job %d: %s %q (%s)", i, r.Status, r.Answer(), r.Detail)
+		}
+		if got := p.Replaced(); got != int64(i+1) {
+			t.Fatalf("after job %d, %d workers replaced, want %d: a retiring worker was reused", i, got, i+1)
+		}
+	}
+}
