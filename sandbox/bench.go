@@ -597,7 +597,9 @@ func (p *Pool) forkFloor(ctx context.Context, table *layouts.Table, n int) (time
 		return 0, err
 	}
 	req := request{Code: benchProgram, Table: table, Limits: p.cfg.Limits.wire(), Floor: n}
-	res, healthy := w.run(ctx, req, time.Duration(n)*time.Second, p.cfg.Grace)
+	// A second a cycle plus a minute: a backstop for a loaded host, not a
+	// measure.
+	res, healthy := w.run(ctx, req, time.Duration(n)*time.Second+time.Minute, p.cfg.Grace)
 	p.give(w, healthy)
 	if res.Status != StatusOK {
 		return 0, fmt.Errorf("measuring the fork floor: %s: %s", res.Status, res.Detail)

@@ -14,15 +14,26 @@ import (
 // 4 and 5) on a one-worker pool, then clean jobs on the same worker: the
 // hostile job ends as its own failure (never sandbox_error, which training
 // drops), the clean jobs all succeed with the right answer and find nothing
-// of it, and a forged status record never costs the worker.
+// of it, and a forged status record never costs the worker. Both with
+// every layer the host allows and without the mount and PID namespaces
+// (where the job's directory is removed by walking it).
 func TestWhatAJobLeavesForTheNext(t *testing.T) {
 	pool(t)
+	for name, weaker := range map[string]Isolation{"full": {}, "no mount or PID namespace": {MountNS: true, PIDNS: true}} {
+		t.Run(name, func(t *testing.T) { testWhatAJobLeaves(t, weaker) })
+	}
+}
+
+func testWhatAJobLeaves(t *testing.T, weaker Isolation) {
 	ctx := context.Background()
-	p, err := NewPool(ctx, PoolConfig{Workers: 1, Grace: time.Second})
+	p, err := NewPool(ctx, PoolConfig{Workers: 1, Grace: time.Second, Weaker: weaker})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
+	if weaker.MountNS && (p.Isolation().MountNS || p.Isolation().PIDNS) {
+		t.Fatalf("isolation %v: the weaker switches did not take", p.Isolation())
+	}
 	// What a clean job finds of the ones before it: the temporary
 	// directory's entries (but its own directory) and its own directory's.
 	peek := "import os\nd = os.environ.get('TMPDIR', '/tmp')\nprint(sorted(set(os.listdir(d)) - {'job'}), os.listdir('.'), os.path.exists(os.path.join(d, 'left-behind')))"
