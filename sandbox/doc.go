@@ -91,7 +91,8 @@
 // there, or one byte just before the program starts, and closes it, so a
 // job cannot make its run look like the sandbox's failure (sandbox_error,
 // which training drops). The status channel is the job's word: the worker
-// takes only the fields it knows, checks their types (a line number is an
+// reads at most 64 KiB of it when no table was asked for (16 MiB with
+// one), takes only the fields it knows, checks their types (a line number is an
 // integer under 2^31), caps the exception type at 256 bytes and the detail
 // at 4 KiB, and takes a table only when one was asked for and it is a
 // table of strings (runtime_error otherwise); a result the Go side still

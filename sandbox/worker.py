@@ -895,15 +895,18 @@ def _seal(outs, cap):
         fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
 
 
-def _collect(outs):
+def _collect(outs, status_cap):
     """Returns what the child wrote to each file (the bytes before the
     shared file offset, which the child's writes advanced, and never more
-    than the file holds: the child may have moved the offset anywhere),
-    then what it said on its set-up channel. Closes them all."""
+    than the file holds: the child may have moved the offset anywhere; of
+    the status file at most status_cap + 1 bytes), then what it said on its
+    set-up channel. Closes them all."""
     got = []
     try:
-        for fd in outs[:3]:
+        for i, fd in enumerate(outs[:3]):
             n = min(os.lseek(fd, 0, os.SEEK_CUR), os.fstat(fd).st_size)
+            if i == 2:
+                n = min(n, status_cap + 1)
             got.append(os.pread(fd, n, 0) if n > 0 else b"")
         try:
             got.append(os.read(outs[3], SETUP_CAP + 1))
@@ -1049,7 +1052,10 @@ def run_job(req):
     _kill_group(pid)
     _, wstatus, ru = os.wait4(pid, 0)
     try:
-        out, err, status, setup = _collect(outs)
+        # A record without a table is small (RECORD_CAP): a bigger one is
+        # not the runner's, and is not even read whole.
+        status_cap = TABLE_CAP if req.get("return_table") else RECORD_CAP
+        out, err, status, setup = _collect(outs, status_cap)
     finally:
         if dropped is not None:
             os.waitpid(dropped, 0)
@@ -1059,7 +1065,7 @@ def run_job(req):
     reason = None
     if len(out) > cap or len(err) > cap:
         reason = "output"
-    elif len(status) > TABLE_CAP:
+    elif req.get("return_table") and len(status) > TABLE_CAP:
         reason = "table"
     elif _job["timeout"]:
         reason = "timeout"
@@ -1069,7 +1075,7 @@ def run_job(req):
            "stdout": out[:cap].decode("utf-8", "replace"),
            "stderr": err[:cap].decode("utf-8", "replace")}
     try:
-        rec = json.loads(status.decode("utf-8", "surrogatepass")) if status and reason != "table" else None
+        rec = json.loads(status.decode("utf-8", "surrogatepass")) if 0 < len(status) <= status_cap else None
         if not isinstance(rec, dict):
             rec = None
     except (ValueError, RecursionError):
@@ -1191,6 +1197,7 @@ def _clean_up(workdir):
 # Caps on what a status record may bring: the record comes from the job's
 # own process, so it is the job's word, bounded like its output.
 SETUP_CAP = 4096
+RECORD_CAP = 64 << 10
 TYPE_CAP = 256
 DETAIL_CAP = 4096
 
