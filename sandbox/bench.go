@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"tabler1/layouts"
@@ -42,6 +45,12 @@ type BenchConfig struct {
 	Soak    int
 	Hostile float64 // fraction of hostile soak jobs [0.05]
 	Seed    uint64
+	// PoolProcess, when set, returns a command that runs the program in
+	// file code on the table in CSV file table in a pool of its own
+	// (tabler1 exec): the soak kills it with SIGKILL while its job runs,
+	// the job having cleared its parent-death signal, and counts what
+	// survives.
+	PoolProcess func(ctx context.Context, table, code string) *exec.Cmd
 	// Progress, when set, is told each phase's start.
 	Progress func(phase string)
 }
@@ -76,16 +85,27 @@ type BenchReport struct {
 
 // SoakReport is the outcome of the soak phase.
 type SoakReport struct {
-	Jobs            int                      `json:"jobs"`
-	Hostile         int                      `json:"hostile"`
-	Lost            int                      `json:"lost"`          // jobs without a valid status
-	WrongAnswers    int                      `json:"wrong_answers"` // benign jobs not ok with the right answer
-	Leftover        int                      `json:"leftover_processes"`
-	Statuses        map[execution.Status]int `json:"statuses"`
-	PSSStartBytes   int64                    `json:"pss_start_bytes"` // after 10% of the jobs
-	PSSEndBytes     int64                    `json:"pss_end_bytes"`
-	JobsPerS        float64                  `json:"jobs_per_s"`
-	WorkersReplaced int64                    `json:"workers_replaced"`
+	Jobs    int `json:"jobs"`
+	Hostile int `json:"hostile"`
+	Lost    int `json:"lost"` // jobs without a valid status
+	// WrongAnswers counts the clean jobs that failed: not ok, or not the
+	// right answer.
+	WrongAnswers int `json:"wrong_answers"`
+	Leftover     int `json:"leftover_processes"` // of job users, at the end of the soak
+	// LeftoverAfterClose counts processes of the pool's job users once the
+	// pool is closed.
+	LeftoverAfterClose int `json:"leftover_after_close"`
+	// LeftoverAfterKill counts the processes under a pool's process
+	// (BenchConfig.PoolProcess, its job clearing its parent-death signal)
+	// alive 2 s after a SIGKILL of that process; KillChecked says whether
+	// that check ran.
+	LeftoverAfterKill int                      `json:"leftover_after_kill"`
+	KillChecked       bool                     `json:"kill_checked"`
+	Statuses          map[execution.Status]int `json:"statuses"`
+	PSSStartBytes     int64                    `json:"pss_start_bytes"` // after 10% of the jobs
+	PSSEndBytes       int64                    `json:"pss_end_bytes"`
+	JobsPerS          float64                  `json:"jobs_per_s"`
+	WorkersReplaced   int64                    `json:"workers_replaced"`
 	// Failures describes the first few lost jobs and wrong answers.
 	Failures []string `json:"failures,omitempty"`
 }
@@ -202,8 +222,141 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchReport, error) {
 			return rep, err
 		}
 		rep.Soak = s
+		progress("soak: closing the pool, then killing a pool's process")
+		p.Close()
+		s.LeftoverAfterClose = len(leftoverAfter(p.leftoverProcesses))
+		if cfg.PoolProcess != nil {
+			if s.LeftoverAfterKill, err = killProbe(ctx, cfg.PoolProcess); err != nil {
+				return rep, err
+			}
+			s.KillChecked = true
+		}
 	}
 	return rep, nil
+}
+
+// leftoverAfter polls list for up to a second (killed processes take a
+// moment to go) and returns what it lists last.
+func leftoverAfter(list func() []int) []int {
+	var left []int
+	for range 20 {
+		if left = list(); len(left) == 0 {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return left
+}
+
+// clearsPdeathsig is a job that clears its parent-death signal and stays:
+// only its pool's isolation can end it when the pool's process dies.
+const clearsPdeathsig = "import ctypes, time\nctypes.CDLL(None).prctl(1, 0, 0, 0, 0)\ntime.sleep(100)\n"
+
+// killProbe runs clearsPdeathsig in a pool process made by start, waits
+// until the job runs, kills the process with SIGKILL and returns how many
+// of the processes that were under it are alive 2 s later (then kills
+// them).
+func killProbe(ctx context.Context, start func(ctx context.Context, table, code string) *exec.Cmd) (int, error) {
+	dir, err := os.MkdirTemp("", "tabler1-killprobe-")
+	if err != nil {
+		return 0, fmt.Errorf("kill probe: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	table, code := filepath.Join(dir, "t.csv"), filepath.Join(dir, "job.py")
+	if err := os.WriteFile(table, []byte("a,b\n1,2\n"), 0o644); err != nil {
+		return 0, fmt.Errorf("kill probe: %w", err)
+	}
+	if err := os.WriteFile(code, []byte(clearsPdeathsig), 0o644); err != nil {
+		return 0, fmt.Errorf("kill probe: %w", err)
+	}
+	cmd := start(ctx, table, code)
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("kill probe: starting %s: %w", cmd.Path, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	pid := cmd.Process.Pid
+	deadline := time.Now().Add(2 * time.Minute)
+	for !slices.ContainsFunc(slices.Collect(maps.Keys(descendants(pid))), sessionLeader) {
+		select {
+		case err := <-exited:
+			return 0, fmt.Errorf("kill probe: %s exited (%v) before its job ran", cmd.Path, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			<-exited
+			return 0, errors.New("kill probe: the pool's job did not start within 2 minutes")
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // the job clears its parent-death signal first
+	procs := descendants(pid)
+	_ = cmd.Process.Kill()
+	<-exited
+	alive := func() []int {
+		var out []int
+		for p, start := range procs {
+			if st, ok := procStat(p); ok && st.start == start && st.state != "Z" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	time.Sleep(time.Second)
+	left := leftoverAfter(alive)
+	for _, p := range left {
+		_ = syscall.Kill(p, syscall.SIGKILL)
+	}
+	return len(left), nil
+}
+
+// descendants returns pid's descendants, each with its start time.
+func descendants(pid int) map[int]string {
+	out := map[int]string{}
+	todo := []int{pid}
+	for len(todo) > 0 {
+		p := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", p))
+		for _, t := range tasks {
+			kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", p, t.Name()))
+			for _, k := range strings.Fields(string(kids)) {
+				kid, err := strconv.Atoi(k)
+				if err != nil {
+					continue
+				}
+				if st, ok := procStat(kid); ok {
+					out[kid] = st.start
+					todo = append(todo, kid)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// sessionLeader reports whether pid leads its own session: a job's process
+// does, a worker and its spare do not.
+func sessionLeader(pid int) bool {
+	st, ok := procStat(pid)
+	return ok && st.session == strconv.Itoa(pid)
+}
+
+type stat struct{ state, session, start string }
+
+// procStat reads the fields of /proc/pid/stat it needs.
+func procStat(pid int) (stat, bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return stat{}, false
+	}
+	// The fields after the command name, which ends at the last ')':
+	// state (3), ppid, pgrp, session (6), ..., starttime (22).
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	if len(f) < 20 {
+		return stat{}, false
+	}
+	return stat{state: f[0], session: f[3], start: f[19]}, true
 }
 
 // runMany runs n copies of job with at most conc in flight, starting one
@@ -331,7 +484,13 @@ func soakHostile() []string {
 
 func soak(ctx context.Context, p *Pool, benign execution.Job, want string, cfg BenchConfig) (*SoakReport, error) {
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x50a4))
-	hostilePrograms := soakHostile()
+	var hostileJobs []execution.Job
+	for _, code := range soakHostile() {
+		hostileJobs = append(hostileJobs, execution.Job{Code: code})
+	}
+	for _, a := range sequenceAttacks() {
+		hostileJobs = append(hostileJobs, execution.Job{Code: a.code, ReturnTable: a.returnTable})
+	}
 	s := &SoakReport{Jobs: cfg.Soak, Statuses: map[execution.Status]int{}}
 	var mu sync.Mutex
 	sem := make(chan struct{}, 2*p.Workers())
@@ -340,8 +499,9 @@ func soak(ctx context.Context, p *Pool, benign execution.Job, want string, cfg B
 	for i := range cfg.Soak {
 		job, hostile := benign, rng.Float64() < cfg.Hostile
 		if hostile {
-			job = execution.Job{Code: hostilePrograms[rng.IntN(len(hostilePrograms))], Table: benign.Table,
-				Limits: execution.Limits{Wall: 300 * time.Millisecond, MemoryBytes: 256 << 20, FileBytes: 4 << 20}}
+			job = hostileJobs[rng.IntN(len(hostileJobs))]
+			job.Table = benign.Table
+			job.Limits = execution.Limits{Wall: 300 * time.Millisecond, MemoryBytes: 256 << 20, FileBytes: 4 << 20}
 		}
 		if i == cfg.Soak/10 {
 			wg.Wait()
@@ -438,10 +598,40 @@ func (p *Pool) forkFloor(ctx context.Context, table *layouts.Table, n int) (time
 		return 0, err
 	}
 	req := request{Code: benchProgram, Table: table, Limits: wire(p.cfg.Limits), Floor: n}
-	res, healthy := w.run(ctx, req, time.Duration(n)*time.Second, p.cfg.Grace)
+	// A second a cycle plus a minute: a backstop for a loaded host, not a
+	// measure.
+	res, healthy := w.run(ctx, req, time.Duration(n)*time.Second+time.Minute, p.cfg.Grace)
 	p.give(w, healthy)
 	if res.Status != execution.StatusOK {
 		return 0, fmt.Errorf("measuring the fork floor: %s: %s", res.Status, res.Detail)
 	}
 	return res.Wall, nil
+}
+
+// sequenceAttack is a hostile program that aims at what a job leaves for
+// the next one on the same worker, or at the worker itself through the
+// status channel (issue #14). The soak interleaves them with clean jobs,
+// and the tests run each on a one-worker pool followed by clean jobs.
+type sequenceAttack struct {
+	name        string
+	code        string
+	returnTable bool
+}
+
+// sequenceAttacks returns the programs of issue #14, items 1-5.
+func sequenceAttacks() []sequenceAttack {
+	deep := "for _ in range(1100):\n    os.mkdir('d')\n    os.chdir('d')\n"
+	return []sequenceAttack{
+		{name: "seek stdout past the end", code: "import os\nos.lseek(1, 1 << 62, 0)\n"},
+		{name: "seek the status channel past the end", code: "import os\nos.lseek(3, 1 << 62, 0)\n"},
+		{name: "deep tree in the job directory", code: "import os\n" + deep},
+		{name: "deep tree and a file in the temporary directory", code: "import os\nd = os.environ.get('TMPDIR', '/tmp')\nopen(os.path.join(d, 'left-behind'), 'w').write('secret')\nos.chdir(d)\n" + deep},
+		{name: "clears its parent-death signal", code: clearsPdeathsig},
+		{name: "huge exception fields on the status channel", code: "import os\nos.write(3, ('{\"kind\": \"exception\", \"type\": \"' + 'T' * (7 << 20) + '\", \"line\": 1, \"detail\": \"' + 'D' * (7 << 20) + '\"}').encode())\nos._exit(1)\n"},
+		{name: "a table not asked for", code: "import os\nos.write(3, b'{\"kind\": \"ok\", \"table\": {\"header\": [[\"a\"]], \"rows\": [[\"1\"]]}}')\nos._exit(0)\n"},
+		{name: "a forged setup record", code: "import os\nos.write(3, b'{\"kind\": \"setup\", \"detail\": \"forged\"}')\nos._exit(71)\n"},
+		{name: "a boolean line number", code: "import os\nos.write(3, b'{\"kind\": \"exception\", \"type\": \"E\", \"line\": true}')\nos._exit(1)\n"},
+		{name: "a huge line number", code: "import os\nos.write(3, b'{\"kind\": \"exception\", \"type\": \"E\", \"line\": 123456789012345678901234567890}')\nos._exit(1)\n"},
+		{name: "a malformed returned table", returnTable: true, code: "import os\nos.write(3, b'{\"kind\": \"ok\", \"table\": {\"header\": [[1, null]], \"rows\": 5}}')\nos._exit(0)\n"},
+	}
 }

@@ -27,13 +27,23 @@
 // never see those descriptors.
 //
 // Per worker, made once at start:
+//   - when started as root, a PID namespace of its own, whose init the
+//     worker is: when the worker dies (and the pool's process dying kills
+//     it: its parent-death signal is the pool's to set, not a job's) the
+//     kernel kills every process in it, so no job outlives its worker or
+//     its pool, whatever it does to its own parent-death signal; and after
+//     every job the worker kills every other process in it (kill -1), so
+//     nothing of a job outlives the job, whatever session it is in;
 //   - a new network namespace: no interface is up, so every connect fails
 //     (ENETUNREACH), loopback included;
 //   - a new mount namespace with private tmpfs mounts on /tmp, /var/tmp,
 //     /dev/shm and the other directories any user may write to where they
-//     exist (/run/lock, /var/crash, /var/metrics; size-capped), emptied
-//     after every job, and an empty /run, which hides the host's unix
-//     sockets (D-Bus, journald, databases: a network namespace does not);
+//     exist (/run/lock, /var/crash, /var/metrics; size-capped), each
+//     replaced by a new, empty tmpfs after every job that left anything in
+//     it (nothing is walked or removed, so no tree a job leaves, however
+//     deep, reaches the next job), and an empty /run, which hides the
+//     host's unix sockets (D-Bus, journald, databases: a network namespace
+//     does not);
 //   - in it, a minimal root the worker pivots into (Isolation.MinRoot):
 //     /usr, /etc and their usual links, the interpreter's prefixes and
 //     sys.path, all read-only; a /dev of null, zero, full, random, urandom
@@ -76,7 +86,18 @@
 // wall-clock limit passed too). Files rather than pipes so that the worker
 // reads nothing while the child runs: it blocks in waitid
 // and writes none of the memory it shares with the child (every page it
-// wrote would be copied). Every other descriptor is closed; rlimits on
+// wrote would be copied). The worker reads each file only up to what it
+// holds, wherever the job moved its offset. Descriptor 4 is a set-up
+// channel, a pipe: the child's own code writes a failure to confine itself
+// there, or one byte just before the program starts, and closes it, so a
+// job cannot make its run look like the sandbox's failure (sandbox_error,
+// which training drops). The status channel is the job's word: the worker
+// reads at most 64 KiB of it when no table was asked for (16 MiB with
+// one), takes only the fields it knows, checks their types (a line number is an
+// integer under 2^31), caps the exception type at 256 bytes and the detail
+// at 4 KiB, and takes a table only when one was asked for and it is a
+// table of strings (runtime_error otherwise); a result the Go side still
+// cannot decode is the job's runtime_error, and the worker stays. Every other descriptor is closed; rlimits on
 // address space (the worker's baseline plus Limits.MemoryBytes), CPU seconds,
 // file size, open files, core dumps, and processes/threads when root;
 // cgroup v2 memory.max with swap off and pids.max where the host delegates
@@ -84,7 +105,8 @@
 // leaf cgroup); setgroups/setgid/setuid to the worker's user; the parent
 // death signal; an empty working directory that is removed afterwards; and
 // a seccomp filter that refuses new processes (fork, vfork, clone without
-// CLONE_THREAD, clone3), exec, signals to any process but itself, ptrace and
+// CLONE_THREAD, clone3), exec, signals to any process but itself, clearing
+// its parent-death signal (prctl PR_SET_PDEATHSIG), ptrace and
 // cross-process memory access, namespaces, mounts, io_uring, bpf,
 // keyrings, System V IPC and POSIX message queues (objects that would
 // outlive the job, a channel to the next one), and memfd_create (memory
@@ -96,7 +118,10 @@
 // PoolConfig.Grace) after which it kills the child's group and the worker's
 // group and starts a new worker. A worker that dies or breaks the protocol
 // is replaced; the job gets StatusSandboxError (StatusTimeout when the
-// deadline had passed), never silence.
+// deadline had passed), never silence. A worker that cannot clean up after
+// a job (a fresh tmpfs it cannot mount, a directory it cannot remove) or
+// fails in its own code says so in that job's result and exits, and is
+// replaced too: it never takes another job.
 //
 // The child is forked with fork(2) directly, not os.fork: the worker is
 // single-threaded and holds no lock when it forks, and CPython's after-fork
@@ -133,13 +158,17 @@
 // which reach nothing there: no AF_UNIX (host sockets by path), AF_VSOCK
 // (a hypervisor's services), netlink or others. Without a mount namespace, there is no private
 // /tmp: the working directory is a fresh directory under the system temp
-// directory (also TMPDIR and HOME), removed after the job, but a program can
+// directory (also TMPDIR and HOME), removed after the job (without recursion,
+// one directory open at a time, so depth does not matter), but a program can
 // read and write wherever its user may (no minimal root either). Without root, jobs run as the pool's own
 // user: they can read that user's files and other processes' /proc entries
 // of that user (the seccomp filter still refuses signals and ptrace), and
 // RLIMIT_NPROC is not set. Without seccomp (a kernel without it, or an
 // architecture other than x86_64 and arm64), new processes are not refused,
-// though the process-group kill still ends them at the end of the job.
+// though the process-group kill (and, with a PID namespace, the kill of
+// every process in it) still ends them at the end of the job. Where neither
+// a PID namespace (root) nor seccomp is in force, a job that clears its
+// parent-death signal can outlive a kill -9 of the pool's process.
 //
 // # Statuses
 //
@@ -162,8 +191,12 @@
 // pool still answers. Longer checks:
 //
 //	tabler1 bench sandbox [--json]            throughput and latency against fresh python3
-//	tabler1 bench sandbox --soak 20000        plus a soak, 5% hostile: no lost job, no leftover
-//	                                          process, flat worker memory (exit 1 otherwise)
+//	tabler1 bench sandbox --soak 20000        plus a soak, 5% hostile (among them the programs
+//	                                          that attack the next job: sequenceAttacks): no lost
+//	                                          job, no clean job failed, no leftover process during
+//	                                          the soak, after the pool closes or after a kill -9
+//	                                          of a pool's process (tabler1 exec), flat worker
+//	                                          memory (exit 1 otherwise)
 //	TABLER1_LONG=1 go test -run Soak ./sandbox/   the same soak as a test (TABLER1_SOAK_JOBS=N)
 //
 // # Identical jobs

@@ -24,7 +24,7 @@ func busyWorkerPID(t *testing.T, p *Pool) int {
 			// a job's child calls setsid, an idle worker's spare does not.
 			kids, _ := os.ReadFile("/proc/" + strconv.Itoa(w.cmd.Process.Pid) + "/task/" + strconv.Itoa(w.cmd.Process.Pid) + "/children")
 			for _, kid := range strings.Fields(string(kids)) {
-				if jobChild(kid) {
+				if pid, _ := strconv.Atoi(kid); sessionLeader(pid) {
 					p.mu.Unlock()
 					return w.cmd.Process.Pid
 				}
@@ -35,19 +35,6 @@ func busyWorkerPID(t *testing.T, p *Pool) int {
 	}
 	t.Fatal("no worker became busy")
 	return 0
-}
-
-// jobChild reports whether process pid leads its own session.
-func jobChild(pid string) bool {
-	stat, err := os.ReadFile("/proc/" + pid + "/stat")
-	if err != nil {
-		return false
-	}
-	// The fields after the command name, which ends at the last ')':
-	// state, ppid, pgrp, session.
-	i := strings.LastIndexByte(string(stat), ')')
-	f := strings.Fields(string(stat[i+1:]))
-	return len(f) > 3 && f[3] == pid
 }
 
 func TestWorkerDeathIsASandboxErrorAndTheWorkerIsReplaced(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,6 +64,9 @@ type Isolation struct {
 	// directories; the host's other files are gone. Needs the mount
 	// namespace.
 	MinRoot bool `json:"minroot"`
+	// PIDNS: the worker is the init of a PID namespace of its own, so no
+	// process of its jobs outlives it or the job (needs root).
+	PIDNS bool `json:"pidns"`
 }
 
 // Full reports whether every layer but cgroup v2 is in force (cgroup v2 is
@@ -74,7 +78,7 @@ func (i Isolation) String() string {
 	for _, l := range []struct {
 		name string
 		ok   bool
-	}{{"netns", i.NetNS}, {"mountns", i.MountNS}, {"minroot", i.MinRoot}, {"hideproc", i.HideProc}, {"seccomp", i.Seccomp}, {"setuid", i.Setuid}, {"cgroup", i.Cgroup}} {
+	}{{"netns", i.NetNS}, {"mountns", i.MountNS}, {"minroot", i.MinRoot}, {"hideproc", i.HideProc}, {"pidns", i.PIDNS}, {"seccomp", i.Seccomp}, {"setuid", i.Setuid}, {"cgroup", i.Cgroup}} {
 		if l.ok {
 			on = append(on, l.name)
 		} else {
@@ -260,6 +264,9 @@ func (p *Pool) run(ctx context.Context, job execution.Job, compileOnly bool) exe
 	}
 	res, healthy := w.run(ctx, req, lim.Wall, p.cfg.Grace)
 	p.give(w, healthy)
+	if !job.ReturnTable {
+		res.Table = nil
+	}
 	return capOutput(res, lim.OutputBytes)
 }
 
@@ -311,14 +318,21 @@ func validateJob(job execution.Job) error {
 	return nil
 }
 
-// capOutput enforces the output cap again on the Go side: the worker is
-// trusted to, but a result must never be larger than asked for.
+// capOutput enforces the output cap again on the Go side, and the caps on
+// the fields a job's own status record fills: the worker is trusted to,
+// but a result must never be larger than asked for.
 func capOutput(r execution.Result, n int) execution.Result {
 	if len(r.Stdout) > n {
 		r.Stdout = r.Stdout[:n]
 	}
 	if len(r.Stderr) > n {
 		r.Stderr = r.Stderr[:n]
+	}
+	if len(r.ExceptionType) > maxExceptionType {
+		r.ExceptionType = strings.ToValidUTF8(r.ExceptionType[:maxExceptionType], "")
+	}
+	if len(r.Detail) > maxDetail {
+		r.Detail = strings.ToValidUTF8(r.Detail[:maxDetail], "")
 	}
 	return r
 }
@@ -411,4 +425,46 @@ func (p *Pool) Close() error {
 	wg.Wait()
 	p.starting.Wait()
 	return p.cg.remove()
+}
+
+// The caps on a result's exception type and detail: both come from a
+// status record the job can write itself (see capOutput).
+const (
+	maxExceptionType = 256
+	maxDetail        = 4096
+)
+
+// hostPID returns the host's pid of the worker's child that is nsPID in
+// the worker's PID namespace (the pids in its events), or 0 when it has
+// none (it ended); nsPID itself without a PID namespace.
+func (w *worker) hostPID(nsPID int) int {
+	if !w.ready.Mode.PIDNS {
+		return nsPID
+	}
+	wp := strconv.Itoa(w.cmd.Process.Pid)
+	kids, _ := os.ReadFile("/proc/" + wp + "/task/" + wp + "/children")
+	for _, kid := range strings.Fields(string(kids)) {
+		if innermostPID(kid) == strconv.Itoa(nsPID) {
+			pid, _ := strconv.Atoi(kid)
+			return pid
+		}
+	}
+	return 0
+}
+
+// innermostPID returns process pid's pid in the innermost PID namespace it
+// is in, "" when it is gone.
+func innermostPID(pid string) string {
+	status, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "NSpid:"); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				return f[len(f)-1]
+			}
+		}
+	}
+	return ""
 }

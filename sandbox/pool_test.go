@@ -244,7 +244,7 @@ func TestSpareServesTheNextJob(t *testing.T) {
 		pid := strconv.Itoa(w.cmd.Process.Pid)
 		kids, _ := os.ReadFile("/proc/" + pid + "/task/" + pid + "/children")
 		for _, k := range strings.Fields(string(kids)) {
-			spares[k] = true
+			spares[innermostPID(k)] = true // as the job sees its pid
 		}
 	}
 	p.mu.Unlock()

@@ -66,6 +66,9 @@ type event struct {
 	CPUNS           int64            `json:"cpu_ns"`
 	PeakMemoryBytes int64            `json:"peak_memory_bytes"`
 	Table           *layouts.Table   `json:"table"`
+	// Retire: the worker could not clean up after the job and exits; the
+	// pool replaces it.
+	Retire bool `json:"retire"`
 }
 
 // writeFrame writes v as a 4-byte big-endian length and its JSON encoding.
@@ -84,25 +87,49 @@ func writeFrame(w io.Writer, v any) error {
 	return err
 }
 
-// readFrame reads one frame written by writeFrame into v.
-func readFrame(r io.Reader, v any) error {
+// readBody reads the body of one frame written by writeFrame.
+func readBody(r io.Reader) ([]byte, error) {
 	var head [4]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
-		return err
+		return nil, err
 	}
 	n := binary.BigEndian.Uint32(head[:])
 	if n > maxFrame {
-		return fmt.Errorf("frame length %d is over the %d-byte limit: the stream is corrupt", n, maxFrame)
+		return nil, fmt.Errorf("frame length %d is over the %d-byte limit: the stream is corrupt", n, maxFrame)
 	}
 	body := make([]byte, n)
 	if _, err := io.ReadFull(r, body); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return err
+		return nil, err
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("decoding a %d-byte frame: %w", n, err)
+	return body, nil
+}
+
+// readEvent reads one worker event. A done event whose fields do not
+// decode (a value the job put in its status record that the worker let
+// through) is the job's failure, StatusRuntimeError, not the worker's: the
+// frame itself was whole, so the stream is still in step. Any other
+// undecodable frame is an error.
+func readEvent(r io.Reader) (event, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return event{}, err
 	}
-	return nil
+	var ev event
+	err = json.Unmarshal(body, &ev)
+	if err == nil {
+		return ev, nil
+	}
+	var head struct {
+		Event  string `json:"event"`
+		ID     uint64 `json:"id"`
+		Retire bool   `json:"retire"`
+	}
+	if json.Unmarshal(body, &head) != nil || head.Event != "done" {
+		return event{}, fmt.Errorf("decoding a %d-byte frame: %w", len(body), err)
+	}
+	return event{Event: "done", ID: head.ID, Retire: head.Retire, Status: execution.StatusRuntimeError,
+		Detail: fmt.Sprintf("the job's result could not be read: %v", err)}, nil
 }

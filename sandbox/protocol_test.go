@@ -20,8 +20,8 @@ func TestFrameRoundTrip(t *testing.T) {
 		if err := writeFrame(&buf, in); err != nil {
 			t.Fatal(err)
 		}
-		var out event
-		if err := readFrame(&buf, &out); err != nil {
+		out, err := readEvent(&buf)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if out.ID != in.ID || out.Stdout != in.Stdout || out.Stderr != in.Stderr || out.ErrorLine != in.ErrorLine {
@@ -30,7 +30,7 @@ func TestFrameRoundTrip(t *testing.T) {
 	})
 }
 
-func TestReadFrameRejects(t *testing.T) {
+func TestReadEventRejects(t *testing.T) {
 	huge := make([]byte, 4)
 	binary.BigEndian.PutUint32(huge, maxFrame+1)
 	tests := map[string][]byte{
@@ -39,23 +39,51 @@ func TestReadFrameRejects(t *testing.T) {
 		"short body":     {0, 0, 0, 5, '{'},
 		"over the limit": huge,
 		"not JSON":       {0, 0, 0, 3, 'a', 'b', 'c'},
+		"a bad ready":    frame(`{"event": "ready", "base_vm": "x"}`),
+		"a bad start":    frame(`{"event": "start", "id": 1, "pid": true}`),
 	}
 	for name, data := range tests {
-		var ev event
-		if err := readFrame(bytes.NewReader(data), &ev); err == nil {
+		if _, err := readEvent(bytes.NewReader(data)); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
 }
 
-func FuzzReadFrame(f *testing.F) {
+func frame(body string) []byte {
+	return append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)
+}
+
+// A done event whose fields do not decode is the job's runtime_error, with
+// its id, so the worker stays in step (issue #14, item 5).
+func TestReadEventUndecodableResultIsTheJobs(t *testing.T) {
+	tests := map[string]string{
+		"boolean line":       `{"event": "done", "id": 7, "status": "ok", "error_line": true}`,
+		"huge line":          `{"event": "done", "id": 7, "status": "ok", "error_line": 123456789012345678901234567890}`,
+		"table of numbers":   `{"event": "done", "id": 7, "status": "ok", "table": {"header": [[1]], "rows": 5}}`,
+		"retire still heard": `{"event": "done", "id": 7, "status": "ok", "wall_ns": "x", "retire": true}`,
+	}
+	for name, body := range tests {
+		ev, err := readEvent(bytes.NewReader(frame(body)))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if ev.Event != "done" || ev.ID != 7 || ev.Status != execution.StatusRuntimeError || ev.Detail == "" {
+			t.Errorf("%s: %+v, want done 7 runtime_error with a detail", name, ev)
+		}
+		if ev.Retire != (name == "retire still heard") {
+			t.Errorf("%s: retire %v", name, ev.Retire)
+		}
+	}
+}
+
+func FuzzReadEvent(f *testing.F) {
 	var buf bytes.Buffer
 	writeFrame(&buf, event{Event: "done", Status: execution.StatusOK, Stdout: "1\n"})
 	f.Add(buf.Bytes())
 	f.Add([]byte{0, 0, 0, 2, '{', '}'})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var ev event
-		if err := readFrame(bytes.NewReader(data), &ev); err == nil {
+		if ev, err := readEvent(bytes.NewReader(data)); err == nil {
 			_ = ev.result() // must not panic whatever the status
 		}
 	})

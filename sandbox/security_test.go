@@ -27,6 +27,42 @@ type hostile struct {
 	needs func(Isolation) bool
 	// slow cases (touching hundreds of MB) get a longer wall-clock limit.
 	slow bool
+	// returnTable asks for df back (Job.ReturnTable).
+	returnTable bool
+}
+
+// sequenceWant is the status each of sequenceAttacks must end with: the
+// job's own failure, never sandbox_error.
+var sequenceWant = map[string]execution.Status{
+	"seek stdout past the end":                        execution.StatusOutputExceeded,
+	"seek the status channel past the end":            execution.StatusOK,
+	"deep tree in the job directory":                  execution.StatusOK,
+	"deep tree and a file in the temporary directory": execution.StatusOK,
+	"clears its parent-death signal":                  execution.StatusTimeout,
+	"huge exception fields on the status channel":     execution.StatusRuntimeError,
+	"a table not asked for":                           execution.StatusOK,
+	"a forged setup record":                           execution.StatusRuntimeError,
+	"a boolean line number":                           execution.StatusRuntimeError,
+	"a huge line number":                              execution.StatusRuntimeError,
+	"a malformed returned table":                      execution.StatusRuntimeError,
+}
+
+// sequenceBattery turns sequenceAttacks into battery cases.
+func sequenceBattery() []hostile {
+	var out []hostile
+	for _, a := range sequenceAttacks() {
+		want, ok := sequenceWant[a.name]
+		if !ok {
+			want = "(no status listed in sequenceWant)"
+		}
+		out = append(out, hostile{name: a.name, code: a.code, want: []execution.Status{want}, returnTable: a.returnTable,
+			check: func(t *testing.T, r execution.Result) {
+				if len(r.ExceptionType) > maxExceptionType || len(r.Detail) > maxDetail || r.Table != nil {
+					t.Errorf("exception type of %d bytes, detail of %d, table %v: over the caps or not asked for", len(r.ExceptionType), len(r.Detail), r.Table)
+				}
+			}})
+	}
+	return out
 }
 
 func stdoutHas(s string) func(t *testing.T, r execution.Result) {
@@ -139,6 +175,7 @@ func battery(listenPort int, gopid int, nonce string) []hostile {
 		{name: "ctypes null dereference", code: "import ctypes\nctypes.string_at(0)", want: st(execution.StatusKilled)},
 		{name: "ctypes ptrace the parent", code: "import ctypes, os\nlibc = ctypes.CDLL(None)\nprint('rc', libc.ptrace(16, os.getppid(), 0, 0))", want: st(execution.StatusOK), check: stdoutHas("rc -1")},
 		{name: "ctypes unshare a user namespace", code: "import ctypes\nprint('rc', ctypes.CDLL(None).unshare(0x10000000))", want: st(execution.StatusOK), check: stdoutHas("rc -1"), needs: seccomp},
+		{name: "ctypes clears its parent-death signal", code: "import ctypes\nprint('rc', ctypes.CDLL(None).prctl(1, 0, 0, 0, 0))", want: st(execution.StatusOK), check: stdoutHas("rc -1"), needs: seccomp},
 		{name: "os.abort", code: "import os\nos.abort()", want: st(execution.StatusKilled)},
 		{name: "deep recursion", code: "def f(n):\n    return f(n + 1)\nf(0)", want: st(execution.StatusRuntimeError), check: func(t *testing.T, r execution.Result) {
 			if r.ExceptionType != "RecursionError" {
@@ -190,7 +227,7 @@ func TestSecurityBattery(t *testing.T) {
 			}
 		}()
 	}
-	cases := battery(ln.Addr().(*net.TCPAddr).Port, os.Getpid(), nonce)
+	cases := append(battery(ln.Addr().(*net.TCPAddr).Port, os.Getpid(), nonce), sequenceBattery()...)
 	if len(cases) < 30 {
 		t.Fatalf("the battery has %d programs, want at least 30", len(cases))
 	}
@@ -207,7 +244,7 @@ func TestSecurityBattery(t *testing.T) {
 				if h.slow {
 					lim.Wall = 10 * time.Second
 				}
-				r := p.Run(context.Background(), execution.Job{Code: h.code, Table: sampleTable(), Limits: lim})
+				r := p.Run(context.Background(), execution.Job{Code: h.code, Table: sampleTable(), Limits: lim, ReturnTable: h.returnTable})
 				ok := false
 				for _, s := range h.want {
 					ok = ok || r.Status == s

@@ -23,14 +23,16 @@ func TestSoak(t *testing.T) {
 		}
 		n = v
 	}
-	rep, err := Bench(context.Background(), BenchConfig{Jobs: 20, HalfLoadJobs: 10, Baseline: 1, Soak: n, Hostile: 0.05, Seed: 7})
+	rep, err := Bench(context.Background(), BenchConfig{Jobs: 20, HalfLoadJobs: 10, Baseline: 1, Soak: n, Hostile: 0.05, Seed: 7,
+		PoolProcess: tabler1Exec(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := rep.Soak
 	t.Logf("soak: %+v", *s)
-	if s.Lost > 0 || s.WrongAnswers > 0 || s.Leftover > 0 {
-		t.Errorf("lost %d, wrong answers %d, leftover processes %d", s.Lost, s.WrongAnswers, s.Leftover)
+	if s.Lost > 0 || s.WrongAnswers > 0 || s.Leftover > 0 || s.LeftoverAfterClose > 0 || s.LeftoverAfterKill > 0 {
+		t.Errorf("lost %d, clean jobs failed %d, leftover processes %d, after closing the pool %d, after a kill -9 of a pool's process %d",
+			s.Lost, s.WrongAnswers, s.Leftover, s.LeftoverAfterClose, s.LeftoverAfterKill)
 	}
 	if s.Hostile == 0 {
 		t.Error("no hostile jobs ran")

@@ -89,9 +89,23 @@ func startWorker(ctx context.Context, cfg *PoolConfig, index int, init initMessa
 	cmd.Dir = "/"
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	// Own process group, so the pool can kill the worker and anything it
-	// left; killed with the orchestrator.
+	// left; killed with the orchestrator. As root, the init of a PID
+	// namespace of its own: the kernel kills every process of its jobs
+	// when it dies, whatever a job did to its parent-death signal.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if os.Geteuid() == 0 && !cfg.Weaker.PIDNS {
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWPID
+	}
 	err = cmd.Start()
+	if err != nil && cmd.SysProcAttr.Cloneflags != 0 {
+		// A host that refuses PID namespaces (a container without the
+		// capability) gets the weaker mode.
+		cmd = exec.Command(cfg.Python, "-s", "-c", workerSource)
+		cmd.Env, cmd.Dir = workerEnv(), "/"
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		err = cmd.Start()
+	}
 	inR.Close()
 	outW.Close()
 	errW.Close()
@@ -153,8 +167,8 @@ func (w *worker) readEvents(r *os.File) {
 	defer r.Close()
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
-		var ev event
-		if err := readFrame(br, &ev); err != nil {
+		ev, err := readEvent(br)
+		if err != nil {
 			w.readErr = err
 			close(w.events)
 			return
@@ -228,7 +242,7 @@ func (w *worker) run(ctx context.Context, req request, wall, grace time.Duration
 			case "start":
 				childPID = ev.PID
 				if cancelled {
-					killGroup(childPID)
+					killGroup(w.hostPID(childPID))
 				}
 			case "done":
 				r := ev.result()
@@ -236,7 +250,10 @@ func (w *worker) run(ctx context.Context, req request, wall, grace time.Duration
 					r.Status = execution.StatusKilled
 					r.Detail = fmt.Sprintf("cancelled: %v", ctx.Err())
 				}
-				return r, true
+				if ev.Retire {
+					w.log.Warn("sandbox worker could not clean up after a job; replacing it", zap.String("detail", r.Detail))
+				}
+				return r, !ev.Retire
 			default:
 				return sandboxError("worker %d sent an unknown event %q", w.index, ev.Event), false
 			}
@@ -246,12 +263,12 @@ func (w *worker) run(ctx context.Context, req request, wall, grace time.Duration
 			cancelled = true
 			done = nil
 			if childPID > 0 {
-				killGroup(childPID)
+				killGroup(w.hostPID(childPID))
 			}
 			backstop.Reset(grace)
 		case <-backstop.C:
 			if childPID > 0 {
-				killGroup(childPID)
+				killGroup(w.hostPID(childPID))
 			}
 			w.kill()
 			w.log.Warn("sandbox worker missed the job's deadline; replacing it", zap.Duration("wall", wall))
@@ -269,6 +286,9 @@ func (w *worker) run(ctx context.Context, req request, wall, grace time.Duration
 }
 
 func killGroup(pid int) {
+	if pid <= 0 {
+		return // not a process: 0 and -1 would name the pool's own group or every process
+	}
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 }

@@ -96,6 +96,10 @@ if INIT.get("netns", True):
         log("unshare(CLONE_NEWNET): %s" % os.strerror(ctypes.get_errno()))
 
 IS_ROOT = os.geteuid() == 0
+# The pool starts the worker as the init of a PID namespace of its own
+# where the host allows: every process of its jobs dies with it, whatever
+# a job does to its own parent-death signal.
+PIDNS = os.getpid() == 1
 
 # And an IPC namespace: System V objects a job manages to make (without
 # seccomp) stay with the worker and die with it, not on the host.
@@ -134,11 +138,10 @@ def _private_mounts(tmp_bytes):
         if _libc.mount(b"tmpfs", b"/run", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                        b"size=1m,nr_inodes=256,mode=755") != 0:
             raise OSError(ctypes.get_errno(), "mount tmpfs on /run")
-    opts = ("size=%d,nr_inodes=4096,mode=1777" % tmp_bytes).encode()
+    TMP_OPTS[0] = ("size=%d,nr_inodes=4096,mode=1777" % tmp_bytes).encode()
     for target in TMP_DIRS:
         os.makedirs(target, exist_ok=True)  # /run/lock, in the new /run
-        if _libc.mount(b"tmpfs", target.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, opts) != 0:
-            raise OSError(ctypes.get_errno(), "mount tmpfs on %s" % target)
+        _mount_tmp(target)
     # A /proc of our own that shows a job only its own processes: other
     # users' pids, command lines and status vanish (hidepid=invisible,
     # Linux 5.8; hidepid=2 before). The worker, root, still sees them all.
@@ -152,6 +155,12 @@ def _private_mounts(tmp_bytes):
 
 
 HIDEPID = False
+TMP_OPTS = [b""]
+
+
+def _mount_tmp(target):
+    if _libc.mount(b"tmpfs", target.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, TMP_OPTS[0]) != 0:
+        raise OSError(ctypes.get_errno(), "mount tmpfs on %s" % target)
 
 
 # The mount namespace is per worker too: it gives the worker's jobs private
@@ -234,6 +243,7 @@ def _minimal_root(cgroup):
     for d in TMP_DIRS:
         if d != "/dev/mqueue":  # its calls are refused anyway
             bind(d, rw=True)
+            JOB_TMP.append(d)
     if cgroup:
         bind(cgroup, rw=True)
     os.mkdir(new + "/.old")
@@ -250,12 +260,16 @@ def _minimal_root(cgroup):
 
 
 MINROOT = False
+JOB_TMP = []  # the private temporary directories jobs see, each its own tmpfs
 if MOUNTNS and INIT.get("minroot", True):
     try:
         _minimal_root(INIT.get("cgroup") or "")
         MINROOT = True
     except OSError as e:
         log("minimal root: %s" % e)
+        JOB_TMP.clear()
+if MOUNTNS and not MINROOT:
+    JOB_TMP[:] = TMP_DIRS
 
 import collections  # noqa: E402
 import fcntl  # noqa: E402
@@ -264,7 +278,6 @@ import hashlib  # noqa: E402
 import io  # noqa: E402
 import resource  # noqa: E402
 import select  # noqa: E402
-import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import traceback  # noqa: E402
 import linecache  # noqa: E402
@@ -287,14 +300,15 @@ WORKBASE = INIT.get("workbase") or tempfile.gettempdir()
 # --- seccomp -------------------------------------------------------------
 # A small BPF filter, built per child because it names the child's own pid:
 # no new processes (fork, vfork, clone without CLONE_THREAD, clone3), no exec,
-# signals only to itself, no ptrace or cross-process memory access, no
+# signals only to itself, no clearing of its parent-death signal, no ptrace
+# or cross-process memory access, no
 # namespaces, mounts, io_uring or bpf, no System V or POSIX message IPC
 # objects (they would outlive the job: a channel to the next one), no memfd
 # (its memory escapes RLIMIT_AS), and sockets only of the IP families inside
 # the worker's empty network namespace (none without one; socketpair(2)
 # stays).
 _ARCH = {
-    "x86_64": dict(audit=0xC000003E, socket=41, fork=57, vfork=58, clone=56, clone3=435, execve=59,
+    "x86_64": dict(audit=0xC000003E, socket=41, prctl=157, fork=57, vfork=58, clone=56, clone3=435, execve=59,
                    execveat=322, kill=62, tkill=200, tgkill=234, rt_sigqueueinfo=129,
                    rt_tgsigqueueinfo=297, deny=[101, 310, 311, 434, 424, 425, 426, 427, 272, 308, 165,
                                                 166, 155, 321, 298, 323, 250, 248, 249, 169, 175, 176,
@@ -302,7 +316,7 @@ _ARCH = {
                                                 # SysV shm, sem, msg; POSIX mq; memfd_create, memfd_secret
                                                 29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71,
                                                 240, 241, 242, 243, 244, 245, 319, 447]),
-    "aarch64": dict(audit=0xC00000B7, socket=198, fork=None, vfork=None, clone=220, clone3=435,
+    "aarch64": dict(audit=0xC00000B7, socket=198, prctl=167, fork=None, vfork=None, clone=220, clone3=435,
                     execve=221, execveat=281, kill=129, tkill=130, tgkill=131, rt_sigqueueinfo=138,
                     rt_tgsigqueueinfo=240, deny=[117, 270, 271, 434, 424, 425, 426, 427, 97, 268, 40,
                                                  39, 280, 241, 282, 219, 217, 218, 142, 105, 106, 273,
@@ -348,6 +362,7 @@ def _seccomp_program(pid, block_sockets):
     for name in ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
         jeq(a[name], "selfonly")
     jeq(a["socket"], "socket")
+    jeq(a["prctl"], "prctl")
     for nr in a["deny"]:
         jeq(nr, "eperm")
     stmt(RET, ALLOW)
@@ -359,6 +374,11 @@ def _seccomp_program(pid, block_sockets):
     jeq(pid, "allow")
     jeq(0, "allow")
     jeq((-pid) & 0xFFFFFFFF, "allow", "eperm")
+    label("prctl")
+    # The parent-death signal set in _confine stays: a job that cleared it
+    # could outlive its worker where there is no PID namespace.
+    stmt(LD_ABS, 16)  # option
+    jeq(PR_SET_PDEATHSIG, "eperm", "allow")
     label("socket")
     if block_sockets:
         stmt(RET, errno_(errno.EACCES))
@@ -463,20 +483,22 @@ def _limit(res, soft, hard=None):
 
 
 def _child_fds(fds, job_r=None):
-    # Descriptors 1-3 become stdout, stderr and the status file;
-    # a spare keeps its job pipe as 4. Nothing else of the worker's stays.
-    out_w, err_w, st_w = fds
+    # Descriptors 1-3 become stdout, stderr and the status file, 4 the
+    # set-up channel (see _started); a spare keeps its job pipe as 5.
+    # Nothing else of the worker's stays.
+    out_w, err_w, st_w, setup_w = fds[0], fds[1], fds[2], fds[4]
     if job_r is not None:
-        job_r = fcntl.fcntl(job_r, fcntl.F_DUPFD, 16)  # out of the way of 0-4
+        job_r = fcntl.fcntl(job_r, fcntl.F_DUPFD, 16)  # out of the way of 0-5
     # Descriptor 0 is the worker's /dev/null already.
     os.dup2(out_w, 1)
     os.dup2(err_w, 2)
     os.dup2(st_w, 3)
+    os.dup2(setup_w, 4)
     if job_r is None:
-        _close_from(4)
+        _close_from(5)
         return
-    os.dup2(job_r, 4)
-    _close_from(5)
+    os.dup2(job_r, 5)
+    _close_from(6)
 
 
 def _confine(req, workdir):
@@ -523,12 +545,13 @@ def _confine(req, workdir):
 
 def child_main(req, fds, workdir):
     """Runs in the forked child; never returns."""
+    setup_fd = fds[4]  # 4 is still the protocol's until _child_fds
     try:
         _child_fds(fds)
+        setup_fd = 4
         _confine(req, workdir)
     except BaseException as e:  # set-up failed: a sandbox error, not the program's
-        _report({"kind": "setup", "detail": "%s: %s" % (type(e).__name__, e)})
-        _exit(71)
+        _setup_failed(e, setup_fd)
     _run_program(req)
 
 
@@ -540,6 +563,7 @@ def spare_main(fds, job_r, workdir):
     faults the job would otherwise pay), then blocks on its job pipe. The job
     names its tables by cache key (the worker forked this spare holding
     them); then the spare confines itself exactly as child_main does."""
+    setup_fd = fds[4]
     try:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != WORKER_PID:
@@ -554,13 +578,14 @@ def spare_main(fds, job_r, workdir):
             except Exception:
                 pass
         _child_fds(fds, job_r)
+        setup_fd = 4
         data = bytearray()
         while True:
-            chunk = os.read(4, 1 << 16)
+            chunk = os.read(5, 1 << 16)
             if not chunk:
                 break
             data += chunk
-        os.close(4)
+        os.close(5)
         if not data:
             _exit(0)  # the worker dropped this spare
         req = json.loads(bytes(data))
@@ -571,9 +596,26 @@ def spare_main(fds, job_r, workdir):
         req["frames"] = (df, raw, tables)
         _confine(req, workdir)
     except BaseException as e:
-        _report({"kind": "setup", "detail": "%s: %s" % (type(e).__name__, e)})
-        _exit(71)
+        _setup_failed(e, setup_fd)
     _run_program(req)
+
+
+def _setup_failed(e, fd):
+    # Said on the set-up channel, which the program never holds: a job
+    # cannot make its own run look like the sandbox's failure.
+    try:
+        os.write(fd, ("%s: %s" % (type(e).__name__, e)).encode("utf-8", "replace")[:SETUP_CAP])
+    except BaseException:
+        pass
+    _exit(71)
+
+
+def _started():
+    # The one byte that tells the worker the program is about to run; the
+    # channel is closed before it does, so nothing the program writes can
+    # pass for a set-up failure.
+    os.write(4, b"\0")
+    os.close(4)
 
 
 def _report(obj):
@@ -604,6 +646,10 @@ def _flush():
 
 
 def _run_program(req):
+    try:
+        _started()
+    except BaseException as e:
+        _setup_failed(e, 4)
     code = req["code"]
     linecache.cache["<program>"] = (len(code), None, code.splitlines(True), "<program>")
     try:
@@ -765,12 +811,17 @@ def _make_workdir():
 
 
 def _drop_workdir(workdir):
-    try:
-        os.rmdir(workdir)  # most jobs write nothing
-    except OSError:
-        shutil.rmtree(workdir, ignore_errors=True)
     if MODE["mountns"]:
-        _empty_tmp()
+        try:
+            os.rmdir(workdir)  # most jobs write nothing
+        except OSError:
+            pass  # the fresh tmpfs drops it
+        _fresh_tmp()
+        return
+    try:
+        os.rmdir(workdir)
+    except OSError:
+        _remove_tree(workdir)
 
 
 # The spare child (see spare_main), forked after each job so that the fork,
@@ -803,13 +854,30 @@ def _fork():
 
 
 def _outputs():
-    """Three fresh memory files for a child's stdout, stderr and status.
+    """Three fresh memory files for a child's stdout, stderr and status,
+    then the read and write ends of its set-up channel (see _started).
 
     Files, not pipes: nobody has to read them while the child runs, so the
     worker blocks in waitid and writes none of its memory meanwhile (each
     page it wrote would be copied, and its huge pages split, while the
-    child shares them). _seal caps them before the child may write."""
-    return [os.memfd_create("job-" + n, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING) for n in ("out", "err", "status")]
+    child shares them). _seal caps them before the child may write. The
+    set-up channel carries one byte, or a short failure, so a pipe holds
+    it."""
+    fds = [os.memfd_create("job-" + n, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING) for n in ("out", "err", "status")]
+    return fds + list(os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK))
+
+
+def _forked(outs):
+    # The worker's copy of the set-up channel's write end goes, so that
+    # only the child holds it.
+    os.close(outs[4])
+    outs[4] = -1
+
+
+def _close_all(outs):
+    for fd in outs:
+        if fd >= 0:
+            os.close(fd)
 
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -822,19 +890,30 @@ def _seal(outs, cap):
     # plus one byte rounded up to a page: anything written beyond the cap
     # leaves more than cap bytes. Sealing also stops the program from
     # shrinking or unsealing its own output.
-    for fd, n in zip(outs, (cap, cap, TABLE_CAP)):
+    for fd, n in zip(outs[:3], (cap, cap, TABLE_CAP)):
         os.ftruncate(fd, -(-(n + 1) // _PAGE) * _PAGE)
         fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
 
 
-def _collect(outs):
-    """Returns what the child wrote to each file: the bytes before the
-    shared file offset, which the child's writes advanced."""
+def _collect(outs, status_cap):
+    """Returns what the child wrote to each file (the bytes before the
+    shared file offset, which the child's writes advanced, and never more
+    than the file holds: the child may have moved the offset anywhere; of
+    the status file at most status_cap + 1 bytes), then what it said on its
+    set-up channel. Closes them all."""
     got = []
-    for fd in outs:
-        n = os.lseek(fd, 0, os.SEEK_CUR)
-        got.append(os.pread(fd, n, 0) if n > 0 else b"")
-        os.close(fd)
+    try:
+        for i, fd in enumerate(outs[:3]):
+            n = min(os.lseek(fd, 0, os.SEEK_CUR), os.fstat(fd).st_size)
+            if i == 2:
+                n = min(n, status_cap + 1)
+            got.append(os.pread(fd, n, 0) if n > 0 else b"")
+        try:
+            got.append(os.read(outs[3], SETUP_CAP + 1))
+        except BlockingIOError:
+            got.append(b"")
+    finally:
+        _close_all(outs)
     return got
 
 
@@ -851,6 +930,7 @@ def _start_spare():
         finally:
             _exit(72)
     os.close(job_r)
+    _forked(outs)
     _spare["child"] = {"pid": pid, "job_w": job_w, "outs": outs, "workdir": workdir, "keys": keys}
 
 
@@ -861,11 +941,10 @@ def _drop_spare(sp, wait=True):
     code, outside it."""
     os.close(sp["job_w"])
     _kill_group(sp["pid"])
-    for fd in sp["outs"]:
-        os.close(fd)
+    _close_all(sp["outs"])
     if wait:
         os.waitpid(sp["pid"], 0)
-        _drop_workdir(sp["workdir"])
+        _clean_up(sp["workdir"])
 
 
 # The job being waited for, for the SIGALRM handler: its pid, and whether
@@ -956,6 +1035,7 @@ def run_job(req):
                 child_main(req, outs, workdir)
             finally:
                 _exit(72)
+        _forked(outs)
     # From here until the child is reaped the worker writes as little of
     # its memory as it can: one event, the timer, then waitid.
     _job["pid"], _job["timeout"] = pid, False
@@ -971,16 +1051,21 @@ def run_job(req):
     wall = time.monotonic() - t0
     _kill_group(pid)
     _, wstatus, ru = os.wait4(pid, 0)
-    out, err, status = _collect(outs)
-    if dropped is not None:
-        os.waitpid(dropped, 0)
-    _drop_workdir(workdir)
+    try:
+        # A record without a table is small (RECORD_CAP): a bigger one is
+        # not the runner's, and is not even read whole.
+        status_cap = TABLE_CAP if req.get("return_table") else RECORD_CAP
+        out, err, status, setup = _collect(outs, status_cap)
+    finally:
+        if dropped is not None:
+            os.waitpid(dropped, 0)
+        _clean_up(workdir)
     # Too much output is the cause when it comes with a timeout: a program
     # that keeps printing past the cap through its own writer runs on.
     reason = None
     if len(out) > cap or len(err) > cap:
         reason = "output"
-    elif len(status) > TABLE_CAP:
+    elif req.get("return_table") and len(status) > TABLE_CAP:
         reason = "table"
     elif _job["timeout"]:
         reason = "timeout"
@@ -990,12 +1075,14 @@ def run_job(req):
            "stdout": out[:cap].decode("utf-8", "replace"),
            "stderr": err[:cap].decode("utf-8", "replace")}
     try:
-        rec = json.loads(status.decode("utf-8", "surrogatepass")) if status and reason != "table" else None
+        rec = json.loads(status.decode("utf-8", "surrogatepass")) if 0 < len(status) <= status_cap else None
         if not isinstance(rec, dict):
             rec = None
-    except ValueError:
+    except (ValueError, RecursionError):
         rec = None
-    res.update(_classify(reason, wstatus, rec, lim, res["cpu_ns"], _oom_kills() > oom0))
+    started = setup[:1] == b"\0"
+    res.update(_classify(reason, wstatus, rec, lim, res["cpu_ns"], _oom_kills() > oom0,
+                         None if started else setup, bool(req.get("return_table"))))
     return res
 
 
@@ -1031,20 +1118,125 @@ def run_floor(req):
     return {"event": "done", "id": req["id"], "status": "ok", "wall_ns": int((time.monotonic() - t0) * 1e9)}
 
 
-def _empty_tmp():
-    for d in TMP_DIRS:
-        for name in os.listdir(d):
-            p = os.path.join(d, name)
-            if os.path.isdir(p) and not os.path.islink(p):
-                shutil.rmtree(p, ignore_errors=True)
-            else:
+def _fresh_tmp():
+    """Gives every private temporary directory a job wrote to a new, empty
+    tmpfs: nothing of one job (however deep a tree it left) reaches the
+    next, and nothing has to be walked to go."""
+    for d in JOB_TMP:
+        if not os.listdir(d):
+            continue
+        if _libc.umount2(d.encode(), MNT_DETACH) != 0:
+            raise OSError(ctypes.get_errno(), "detaching the tmpfs on %s" % d)
+        _mount_tmp(d)
+
+
+def _remove_tree(top):
+    """Removes directory top and all it holds without recursion (a job can
+    nest directories deeper than any stack) and with one descriptor open at
+    a time: it walks down the first subdirectory it finds, and back up
+    through "..". Only called once the job's processes are dead."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    names = []  # the path from top to the directory fd is open on
+    fd = os.open(top, flags)
+    try:
+        while True:
+            with os.scandir(fd) as it:
+                entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
+            sub = next((name for name, is_dir in entries if is_dir), None)
+            for name, is_dir in entries:
+                if not is_dir:
+                    os.unlink(name, dir_fd=fd)
+            if sub is not None:
+                if not IS_ROOT:
+                    os.chmod(sub, 0o700, dir_fd=fd)  # the job may have locked itself out
+                down = os.open(sub, flags, dir_fd=fd)
+                os.close(fd)
+                fd = down
+                names.append(sub)
+                continue
+            if entries:
+                continue  # files only: look again, then go up
+            if not names:
+                break
+            up = os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = up
+            os.rmdir(names.pop(), dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(top)
+
+
+# Why the worker must not take another job (a clean-up that failed), or
+# None: it says so in its last event and exits, and the pool replaces it.
+_retire = {"why": None}
+
+
+def _clean_up(workdir):
+    """Ends whatever the job left and empties its directories. It never
+    raises: a failure retires the worker instead (see _retire)."""
+    try:
+        if PIDNS:
+            # The worker is the namespace's init: this kills every process
+            # but itself, whatever session or group a job's process is in.
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # there was none
+            while True:  # and reaps them (reparented to the worker)
                 try:
-                    os.unlink(p)
-                except OSError:
-                    pass
+                    if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                        break
+                except ChildProcessError:
+                    break
+        _drop_workdir(workdir)
+    except Exception as e:
+        _retire["why"] = "cleaning up after a job: %s: %s" % (type(e).__name__, e)
 
 
-def _classify(reason, wstatus, rec, lim, cpu_ns, oom):
+# Caps on what a status record may bring: the record comes from the job's
+# own process, so it is the job's word, bounded like its output.
+SETUP_CAP = 4096
+RECORD_CAP = 64 << 10
+TYPE_CAP = 256
+DETAIL_CAP = 4096
+
+
+def _text(v, cap):
+    """v when it is a string, cut to cap bytes of valid UTF-8; else ""."""
+    if not isinstance(v, str):
+        return ""
+    return v[:cap].encode("utf-8", "replace")[:cap].decode("utf-8", "ignore")
+
+
+def _int(v):
+    # bool is an int to Python, not to Go; nor is a number past 32 bits.
+    return v if type(v) is int and 0 <= v < 1 << 31 else 0
+
+
+def _grid(g):
+    return isinstance(g, list) and all(isinstance(r, list) and all(isinstance(c, str) for c in r) for r in g)
+
+
+def _table(t):
+    """The returned table t in the wire form Go reads, or None when it is
+    not one (the record is the job's word)."""
+    if not isinstance(t, dict) or not _grid(t.get("header")) or not _grid(t.get("rows")):
+        return None
+    out = {"header": t["header"], "rows": t["rows"]}
+    rh = t.get("row_header_cols", 0)
+    if type(rh) is not int or not 0 <= rh < 1 << 31:
+        return None
+    if rh:
+        out["row_header_cols"] = rh
+    return out
+
+
+def _classify(reason, wstatus, rec, lim, cpu_ns, oom, setup=None, want_table=False):
+    """The job's status. setup is None once the program started (see
+    _started), else what the child said on its set-up channel: the job
+    never ran, a sandbox error. Everything taken from rec, the job's own
+    status record, is checked and capped."""
     sig = os.WTERMSIG(wstatus) if os.WIFSIGNALED(wstatus) else 0
     code = os.WEXITSTATUS(wstatus) if os.WIFEXITED(wstatus) else None
     if reason == "timeout":
@@ -1057,31 +1249,29 @@ def _classify(reason, wstatus, rec, lim, cpu_ns, oom):
         return {"status": "memory_exceeded", "detail": "killed by the cgroup memory limit of %d bytes" % lim["memory_bytes"]}
     if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_ns >= lim["cpu_ms"] * 1e6):
         return {"status": "timeout", "detail": "CPU limit of %d ms reached" % lim["cpu_ms"]}
+    if setup is not None:
+        why = setup.decode("utf-8", "replace") or ("signal %d" % sig if sig else "exit status %s" % code)
+        return {"status": "sandbox_error", "detail": "setting up the job: %s" % why}
     if sig:
         return {"status": "killed", "detail": "killed by signal %s" % signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else "killed by signal %d" % sig}
     kind = rec.get("kind") if rec else None
-    if kind == "setup":
-        return {"status": "sandbox_error", "detail": "setting up the job: %s" % rec.get("detail", "")}
     if kind == "syntax":
-        return {"status": "syntax_error", "exception_type": str(rec.get("type", "SyntaxError")),
-                "error_line": _int(rec.get("line")), "detail": str(rec.get("detail", ""))}
+        return {"status": "syntax_error", "exception_type": _text(rec.get("type"), TYPE_CAP) or "SyntaxError",
+                "error_line": _int(rec.get("line")), "detail": _text(rec.get("detail"), DETAIL_CAP)}
     if kind == "exception":
-        st = "memory_exceeded" if rec.get("memory") else "runtime_error"
-        return {"status": st, "exception_type": str(rec.get("type", "")), "error_line": _int(rec.get("line")),
-                "detail": str(rec.get("detail", ""))}
+        st = "memory_exceeded" if rec.get("memory") is True else "runtime_error"
+        return {"status": st, "exception_type": _text(rec.get("type"), TYPE_CAP), "error_line": _int(rec.get("line")),
+                "detail": _text(rec.get("detail"), DETAIL_CAP)}
     if code == 0:
         out = {"status": "ok"}
-        if kind == "ok" and isinstance(rec.get("table"), dict):
-            out["table"] = rec["table"]
+        if want_table and kind == "ok" and "table" in rec:
+            t = _table(rec["table"])
+            if t is None:
+                return {"status": "runtime_error", "detail": "the returned table is not a table of strings"}
+            out["table"] = t
         return out
-    if code in (71, 72):
-        return {"status": "sandbox_error", "detail": "the child failed before reporting"}
     return {"status": "runtime_error", "exception_type": "SystemExit" if kind == "exit" else "",
             "detail": "the program exited with status %s" % code}
-
-
-def _int(v):
-    return v if isinstance(v, int) else 0
 
 
 def _probe(fn):
@@ -1115,6 +1305,7 @@ MODE = {
     "setuid": IS_ROOT,
     "hideproc": HIDEPID,
     "minroot": MINROOT,
+    "pidns": PIDNS,
 }
 
 
@@ -1242,9 +1433,16 @@ while True:
     try:
         res = run_floor(req) if req.get("floor") else run_job(req)
     except Exception as e:
+        # The worker's own failure: its state is unknown, so it goes.
         res = {"event": "done", "id": req.get("id"), "status": "sandbox_error",
                "detail": "worker: %s: %s" % (type(e).__name__, e)}
+        _retire["why"] = res["detail"]
+    if _retire["why"] is not None:
+        res["retire"] = True
+        log("retiring: %s" % _retire["why"])
     write_frame(res)
+    if _retire["why"] is not None:
+        break
     # Nothing of this job may reach the next one's child.
     req = res = None
     # A spare pays off only when the worker goes idle: under a backlog the

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"strings"
 
 	"tabler1/sandbox"
 )
@@ -25,11 +28,22 @@ func benchSandbox(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(e, fs, args, false); err != nil {
 		return err
 	}
-	rep, err := sandbox.Bench(ctx, sandbox.BenchConfig{
+	cfg := sandbox.BenchConfig{
 		Pool: sandbox.PoolConfig{Workers: *workers, Python: sandbox.DefaultPython(e.getenv)},
 		Jobs: *jobs, HalfLoadJobs: *half, Baseline: *base, BaselineConcurrency: *baseConc, Soak: *soak, Hostile: *hostile, Seed: *seed,
 		Progress: func(phase string) { fmt.Fprintf(e.stderr, "bench sandbox: %s\n", phase) },
-	})
+	}
+	// The soak kills a pool's process: this binary's exec command (not
+	// under go test, where the executable is the test binary).
+	if self, err := os.Executable(); err == nil && !strings.HasSuffix(self, ".test") {
+		python := cfg.Pool.Python
+		cfg.PoolProcess = func(ctx context.Context, table, code string) *exec.Cmd {
+			cmd := exec.CommandContext(ctx, self, "exec", "--table", table, "--code", code, "--timeout", "60s")
+			cmd.Env = append(os.Environ(), "TABLER1_PYTHON="+python)
+			return cmd
+		}
+	}
+	rep, err := sandbox.Bench(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -48,12 +62,18 @@ func benchSandbox(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "half load           %.1f jobs/s: p50 %.1f ms, p99 %.1f ms\n", rep.HalfLoadJobsPerS, rep.P50MS, rep.P99MS)
 		fmt.Fprintf(e.stdout, "pool memory         PSS %.1f MiB, RSS %.1f MiB (%d workers)\n", float64(rep.PoolMemory.PSSBytes)/(1<<20), float64(rep.PoolMemory.RSSBytes)/(1<<20), rep.PoolMemory.Workers)
 		if s := rep.Soak; s != nil {
-			fmt.Fprintf(e.stdout, "soak                %d jobs (%d hostile) at %.1f jobs/s: lost %d, wrong answers %d, leftover processes %d, PSS %.1f -> %.1f MiB, statuses %v\n",
-				s.Jobs, s.Hostile, s.JobsPerS, s.Lost, s.WrongAnswers, s.Leftover, float64(s.PSSStartBytes)/(1<<20), float64(s.PSSEndBytes)/(1<<20), s.Statuses)
+			fmt.Fprintf(e.stdout, "soak                %d jobs (%d hostile) at %.1f jobs/s: lost %d, clean jobs failed %d, workers replaced %d, leftover processes %d, PSS %.1f -> %.1f MiB, statuses %v\n",
+				s.Jobs, s.Hostile, s.JobsPerS, s.Lost, s.WrongAnswers, s.WorkersReplaced, s.Leftover, float64(s.PSSStartBytes)/(1<<20), float64(s.PSSEndBytes)/(1<<20), s.Statuses)
+			fmt.Fprintf(e.stdout, "soak leftovers      %d processes after the pool closed", s.LeftoverAfterClose)
+			if s.KillChecked {
+				fmt.Fprintf(e.stdout, ", %d after a kill -9 of a pool's process", s.LeftoverAfterKill)
+			}
+			fmt.Fprintln(e.stdout)
 		}
 	}
-	if s := rep.Soak; s != nil && (s.Lost > 0 || s.WrongAnswers > 0 || s.Leftover > 0) {
-		return fmt.Errorf("soak failed: %d lost jobs, %d wrong answers, %d leftover processes", s.Lost, s.WrongAnswers, s.Leftover)
+	if s := rep.Soak; s != nil && (s.Lost > 0 || s.WrongAnswers > 0 || s.Leftover > 0 || s.LeftoverAfterClose > 0 || s.LeftoverAfterKill > 0) {
+		return fmt.Errorf("soak failed: %d lost jobs, %d clean jobs failed, leftover processes: %d during the soak, %d after closing the pool, %d after a kill -9 of a pool's process",
+			s.Lost, s.WrongAnswers, s.Leftover, s.LeftoverAfterClose, s.LeftoverAfterKill)
 	}
 	return nil
 }
