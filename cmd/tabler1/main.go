@@ -41,6 +41,7 @@ func commands() map[string]command {
 		"distill": {"distill program answers from a teacher endpoint into SFT JSONL", cmdDistill},
 		"plot":    {"draw PNG curves of a run directory", cmdPlot},
 		"bench":   {"benchmarks against an in-process baseline (bench sandbox|rollout|model)", cmdBench},
+		"ablate":  {"run an ablation study: arms x seeds, held-out eval, table and plots", cmdAblate},
 	}
 }
 
