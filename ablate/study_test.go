@@ -277,3 +277,29 @@ func TestHeldOutPromptsMatchTraining(t *testing.T) {
 		}
 	}
 }
+
+// TestShippedStudyResolves checks configs/ablation-small.yaml: every arm
+// resolves for every seed, and its held-out split is whole.
+func TestShippedStudyResolves(t *testing.T) {
+	s, err := LoadStudy(filepath.Join("..", "configs", "ablation-small.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Arms) < 4 || len(s.Seeds) < 3 {
+		t.Errorf("%d arms x %d seeds; the study needs at least 4 x 3", len(s.Arms), len(s.Seeds))
+	}
+	for _, a := range s.Arms {
+		for _, seed := range s.Seeds {
+			if _, err := s.Resolve(a, seed, "/r"); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	exs, dropped, err := s.HeldOutExamples()
+	if err != nil || len(exs)+dropped != s.HeldOut.Questions || len(exs) < s.HeldOut.Questions*9/10 {
+		t.Errorf("held-out: %d examples, %d dropped, %v", len(exs), dropped, err)
+	}
+	if _, err := rollout.LoadTemplates(rollout.TemplateConfig{Dir: s.HeldOut.Templates, TableFormat: s.HeldOut.TableFormat}); err != nil {
+		t.Error(err)
+	}
+}
