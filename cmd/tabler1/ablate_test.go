@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -13,23 +12,6 @@ import (
 	"tabler1/ablate"
 	"tabler1/trainer"
 )
-
-// pandasPython returns the interpreter with pandas the sandbox uses, or
-// skips the test (outside CI) when there is none.
-func pandasPython(t *testing.T) string {
-	t.Helper()
-	py := os.Getenv("TABLER1_PYTHON")
-	if py == "" {
-		py = "/usr/bin/python3"
-	}
-	if err := exec.Command(py, "-c", "import pandas").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s has no pandas (CI must have it: scripts/setup.sh): %v", py, err)
-		}
-		t.Skipf("skipping: %s has no pandas (install python3-pandas, or set TABLER1_PYTHON)", py)
-	}
-	return py
-}
 
 func writeStudy(t *testing.T, dir string, seeds string, parallel int) string {
 	t.Helper()
@@ -86,7 +68,7 @@ func TestAblateSeedsReproducibleAndIndependent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a model")
 	}
-	t.Setenv("TABLER1_PYTHON", pandasPython(t))
+	distillNeedsPandas(t)
 	dir := t.TempDir()
 	outA, outB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	if code, _, errs := runCmd(t, "ablate", "--config", writeStudy(t, dir, "1", 1), "--out", outA); code != 0 {
