@@ -169,5 +169,14 @@ func (l *Local) evaluate(ctx context.Context, cfg *trainer.Config, ckpt, out str
 			metrics[k] = v
 		}
 	}
+	// A paradigm no held-out answer used has a share of 0, not none: a
+	// mean over seeds must count the seeds where it is absent.
+	if len(l.Examples) > 0 {
+		for _, p := range []string{"program", "text", "invalid"} {
+			if _, ok := metrics["heldout/"+p+"_share"]; !ok {
+				metrics["heldout/"+p+"_share"] = 0
+			}
+		}
+	}
 	return metrics, nil
 }

@@ -167,6 +167,7 @@ func plotHeldOut(t Table, path string) (string, error) {
 		return "", nil
 	}
 	p.NominalX(names...)
+	p.Y.Min, p.Y.Max = 0, 1
 	p.Add(plotter.NewGrid())
 	if err := p.Save(9*vg.Inch, 4*vg.Inch, path); err != nil {
 		return "", fmt.Errorf("plot %s: %w", filepath.Base(path), err)

@@ -82,8 +82,10 @@ func TestAblateSeedsReproducibleAndIndependent(t *testing.T) {
 	if len(a1.Metrics) == 0 || !reflect.DeepEqual(a1.Metrics, b1.Metrics) {
 		t.Errorf("seed 1 alone and beside seed 2 differ:\n%v\n%v", a1.Metrics, b1.Metrics)
 	}
-	if _, ok := a1.Metrics["heldout/accuracy"]; !ok {
-		t.Errorf("no held-out accuracy in %v", a1.Metrics)
+	for _, k := range []string{"heldout/accuracy", "heldout/program_share", "heldout/text_share", ablate.HardCoded, ablate.TextTruncated} {
+		if _, ok := a1.Metrics[k]; !ok {
+			t.Errorf("no %s in %v", k, a1.Metrics)
+		}
 	}
 	if ia, ib := readItems(t, outA, 1), readItems(t, outB, 1); !reflect.DeepEqual(ia, ib) {
 		t.Error("seed 1 drew different data in the two studies")
