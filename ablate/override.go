@@ -244,6 +244,7 @@ func deepCopy(n *yaml.Node) *yaml.Node {
 	for i, ch := range n.Content {
 		c.Content[i] = deepCopy(ch)
 	}
-	c.Alias = deepCopy(n.Alias)
+	// An alias keeps pointing at its anchor: it is encoded by name, and
+	// copying what it points to would expand an alias bomb.
 	return &c
 }
