@@ -17,17 +17,20 @@ const (
 	FormatHTML     Format = "html"     // (*Table).HTML
 	FormatPipe     Format = "pipe"     // compact "a | b" lines for prompts, (*Table).Pipe
 	FormatJSON     Format = "json"     // the Table's JSON form: what the sandbox loads into pandas
+	// FormatCompact is "a|b" lines without escaping, (*Table).Compact: the
+	// trainer's compact prompt, for byte-level models.
+	FormatCompact Format = "compact"
 )
 
 // ParseFormat returns the Format named s (as in a flag or config value).
 func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(strings.TrimSpace(s))); f {
-	case FormatMarkdown, FormatCSV, FormatHTML, FormatPipe, FormatJSON:
+	case FormatMarkdown, FormatCSV, FormatHTML, FormatPipe, FormatJSON, FormatCompact:
 		return f, nil
 	case "md":
 		return FormatMarkdown, nil
 	}
-	return "", fmt.Errorf("unknown table format %q; want one of markdown, csv, html, pipe, json", s)
+	return "", fmt.Errorf("unknown table format %q; want one of markdown, csv, html, pipe, json, compact", s)
 }
 
 // Render writes t to w in format f.
@@ -42,6 +45,8 @@ func (t *Table) Render(w io.Writer, f Format) error {
 		s = t.HTML()
 	case FormatPipe:
 		s = t.Pipe()
+	case FormatCompact:
+		s = t.Compact()
 	case FormatJSON:
 		b, err := json.Marshal(t)
 		if err != nil {
@@ -49,10 +54,27 @@ func (t *Table) Render(w io.Writer, f Format) error {
 		}
 		s = string(b) + "\n"
 	default:
-		return fmt.Errorf("unknown table format %q; want one of markdown, csv, html, pipe, json", f)
+		return fmt.Errorf("unknown table format %q; want one of markdown, csv, html, pipe, json, compact", f)
 	}
 	_, err := io.WriteString(w, s)
 	return err
+}
+
+// Compact renders t in the fewest bytes: one line per header level, then
+// one per row, cells joined by "|" with nothing escaped (a cell holding '|'
+// or a newline is ambiguous). The trainer's compact prompt and the eval
+// templates of byte-level models write tables this way.
+func (t *Table) Compact() string {
+	var b strings.Builder
+	for _, l := range t.Header {
+		b.WriteString(strings.Join(l, "|"))
+		b.WriteByte('\n')
+	}
+	for _, r := range t.Rows {
+		b.WriteString(strings.Join(r, "|"))
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 var pipeEscaper = strings.NewReplacer(`\`, `\\`, "|", `\|`, "\r\n", `\n`, "\n", `\n`, "\r", `\n`)

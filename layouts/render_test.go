@@ -16,6 +16,21 @@ func TestPipe(t *testing.T) {
 	}
 }
 
+func TestCompact(t *testing.T) {
+	tb := &Table{Header: [][]string{{"A", "A"}, {"x", "y"}}, Rows: [][]string{{"1", "2"}, {"", "b c"}}}
+	want := "A|A\nx|y\n1|2\n|b c\n"
+	if got := tb.Compact(); got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	var b strings.Builder
+	if err := tb.Render(&b, FormatCompact); err != nil || b.String() != want {
+		t.Fatalf("Render(compact) = %q, %v; want %q", b.String(), err, want)
+	}
+	if f, err := ParseFormat("compact"); err != nil || f != FormatCompact {
+		t.Fatalf("ParseFormat(compact) = %q, %v", f, err)
+	}
+}
+
 func TestPreviewRender(t *testing.T) {
 	tb := &Table{
 		Header: [][]string{{"year", "cost", "cost"}, {"year", "total", "it's"}},

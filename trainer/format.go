@@ -61,17 +61,7 @@ func writeCompact(b *strings.Builder, t *layouts.Table, n int) {
 	if t == nil {
 		return
 	}
-	for _, h := range t.Header {
-		b.WriteString(strings.Join(h, "|"))
-		b.WriteByte('\n')
-	}
-	for i, r := range t.Rows {
-		if i >= n {
-			break
-		}
-		b.WriteString(strings.Join(r, "|"))
-		b.WriteByte('\n')
-	}
+	b.WriteString(t.Preview(n).Table.Compact())
 }
 
 // Target implements Format.

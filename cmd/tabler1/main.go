@@ -43,6 +43,7 @@ func commands() map[string]command {
 		"plot":    {"draw PNG curves of a run directory", cmdPlot},
 		"dash":    {"serve a live dashboard of run directories (curves, rollouts, evals)", cmdDash},
 		"bench":   {"benchmarks against an in-process baseline (bench sandbox|rollout|model)", cmdBench},
+		"ablate":  {"run an ablation study: arms x seeds, held-out eval, table and plots", cmdAblate},
 	}
 }
 
