@@ -70,8 +70,11 @@ func Run(ctx context.Context, s *Study, r Runner, o Options) ([]Result, error) {
 	if now == nil {
 		now = time.Now
 	}
+	var logMu sync.Mutex // arm-seeds running at once log to one writer
 	logf := func(format string, a ...any) {
 		if o.Log != nil {
+			logMu.Lock()
+			defer logMu.Unlock()
 			fmt.Fprintf(o.Log, format+"\n", a...)
 		}
 	}
