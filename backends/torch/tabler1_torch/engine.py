@@ -524,36 +524,39 @@ LOGPROB_CHUNK_ELEMENTS = 1 << 28
 
 
 class _TokenLogprobs(torch.autograd.Function):
-    """log_softmax(logits)[target] per row, as logits[target] - logsumexp(logits),
-    in float32 (float64 logits stay float64) over chunks of rows, so the
-    float32 copy of a [tokens, vocab] logits matrix never exists whole; the
-    backward, softmax - onehot scaled by the incoming gradient, is chunked
-    the same way."""
+    """log_softmax(logits)[target] per row in float32 (float64 logits stay
+    float64), over chunks of rows, so no float32 [tokens, vocab] matrix
+    exists whole. log_softmax and softmax with dtype= read half-precision
+    logits and write float32 in one kernel on CUDA. The backward,
+    g x (onehot - softmax), is recomputed per chunk from the saved logits
+    and written straight into the gradient's dtype (one rounding per
+    element, as the float32 log_softmax's backward then cast had)."""
 
     @staticmethod
     def forward(ctx: Any, logits: torch.Tensor, target: torch.Tensor, chunk: int) -> torch.Tensor:  # type: ignore[override]
         acc = torch.float32 if logits.dtype in (torch.bfloat16, torch.float16) else logits.dtype
         n = logits.shape[0]
         out = torch.empty(n, dtype=acc, device=logits.device)
-        lse = torch.empty(n, dtype=acc, device=logits.device)
         for i in range(0, n, chunk):
-            x = logits[i : i + chunk].to(acc)
-            lse[i : i + chunk] = torch.logsumexp(x, -1)
-            out[i : i + chunk] = x.gather(-1, target[i : i + chunk, None]).squeeze(-1) - lse[i : i + chunk]
-        ctx.save_for_backward(logits, target, lse)
-        ctx.chunk = chunk
+            lsm = torch.log_softmax(logits[i : i + chunk], -1, dtype=acc)
+            out[i : i + chunk] = lsm.gather(-1, target[i : i + chunk, None]).squeeze(-1)
+        ctx.save_for_backward(logits, target)
+        ctx.chunk, ctx.acc = chunk, acc
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, None, None]:  # type: ignore[override]
-        logits, target, lse = ctx.saved_tensors
+        logits, target = ctx.saved_tensors
         grad = torch.empty_like(logits)
         for i in range(0, logits.shape[0], ctx.chunk):
-            gi = g[i : i + ctx.chunk, None]
-            p = (logits[i : i + ctx.chunk].to(lse.dtype) - lse[i : i + ctx.chunk, None]).exp_().mul_(-gi)
-            p.scatter_add_(-1, target[i : i + ctx.chunk, None], gi)
-            grad[i : i + ctx.chunk] = p
+            sl = slice(i, i + ctx.chunk)
+            gi = g[sl, None].to(ctx.acc)
+            t = target[sl, None]
+            p = torch.softmax(logits[sl], -1, dtype=ctx.acc)
+            pt = p.gather(-1, t)
+            torch.mul(p, -gi, out=grad[sl])
+            grad[sl].scatter_(-1, t, ((1 - pt) * gi).to(grad.dtype))
         return grad, None, None
 
 

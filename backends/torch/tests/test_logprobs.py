@@ -37,8 +37,12 @@ class TokenLogprobsTest(unittest.TestCase):
         self.assertEqual(got.dtype, torch.float32)
         want = torch.log_softmax(logits.float(), -1).gather(-1, target[:, None]).squeeze(-1)
         torch.testing.assert_close(got, want)
-        got.sum().backward()
+        w = torch.randn(6)
+        (got * w).sum().backward()
         self.assertEqual(logits.grad.dtype, torch.bfloat16)
+        ref = logits.detach().clone().requires_grad_()
+        (torch.log_softmax(ref.float(), -1).gather(-1, target[:, None]).squeeze(-1) * w).sum().backward()
+        torch.testing.assert_close(logits.grad, ref.grad)
 
 
 if __name__ == "__main__":
