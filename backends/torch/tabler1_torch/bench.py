@@ -16,15 +16,19 @@ time over a bf16 peak: the datasheet's dense peak (``--peak-tflops``, 989
 for an H100/H200 SXM) and, as a second denominator, a large bf16 matmul
 measured in the same run.
 
-Model FLOPs of one micro-batch (``train_flops``): 6 x N x tokens plus
-6 x layers x heads x head_dim x sum over sequences of s(s+1), where N counts
-the weights of every matmul (attention and MLP projections of each layer,
-and the output projection vocab x hidden, counted once even when tied to the
-embedding, because the logits matmul runs) and the second term is causal
+Model FLOPs of one micro-batch (``train_flops``): 6 x N_layers x tokens
++ 6 x vocab x hidden x completion tokens + 6 x layers x heads x head_dim x
+sum over sequences of s(s+1). N_layers counts the weights of every matmul in
+the layers (attention and MLP projections); the output projection (vocab x
+hidden, counted even when tied to the embedding) runs only at the positions
+whose logits the loss uses, one per completion token (the engine applies the
+head there only: prompt positions get no logits); the last term is causal
 attention (QK^T and AV, forward and backward: 3 x 2 x 2 x head_dim x heads
 FLOPs per attended pair, s(s+1)/2 pairs per sequence of length s).
-Embedding look-ups, norms and activations are not counted; nor is the
-recomputation of gradient checkpointing.
+Embedding look-ups, norms, activations and the log-softmax are not counted;
+nor is the recomputation of gradient checkpointing. The request bodies are
+built before the timed calls (that is client work); the engine's parsing of
+them is timed.
 """
 from __future__ import annotations
 
@@ -98,12 +102,21 @@ class ModelShape:
         return self.layers * per_layer + self.hidden + emb
 
 
-def train_flops(shape: ModelShape, seq_lens: Sequence[int]) -> float:
-    """Model FLOPs of one forward and backward pass over the sequences (see
-    the module doc for the formula)."""
-    tokens = sum(seq_lens)
+def train_flops(shape: ModelShape, seq_lens: Sequence[int], completion_lens: Sequence[int]) -> float:
+    """Model FLOPs of one forward and backward pass over the sequences of
+    seq_lens tokens, completion_lens of them completion tokens (see the module
+    doc for the formula)."""
+    if len(seq_lens) != len(completion_lens) or any(not 0 <= c <= s for s, c in zip(seq_lens, completion_lens)):
+        raise ValueError(f"completion lengths {list(completion_lens)} do not fit sequence lengths {list(seq_lens)}")
+    layers = 6.0 * shape.layers * shape.layer_matmul_params() * sum(seq_lens)
+    head = 6.0 * shape.vocab * shape.hidden * sum(completion_lens)
     attn = 6 * shape.layers * shape.heads * shape.head_dim * sum(s * (s + 1) for s in seq_lens)
-    return 6.0 * shape.matmul_params() * tokens + attn
+    return layers + head + attn
+
+
+def completion_lens(seq_lens: Sequence[int], prompt_len: int) -> list[int]:
+    """Completion tokens of each sequence as make_body splits it."""
+    return [n - (min(prompt_len, n - 1) if n > 1 else 0) for n in seq_lens]
 
 
 def split_tokens(total: int, seq_len: int) -> list[int]:
@@ -122,9 +135,9 @@ def make_body(total_tokens: int, seq_len: int, prompt_len: int, vocab: int, seed
     reference model is needed."""
     rng = random.Random(seed)
     seqs = []
-    for i, n in enumerate(split_tokens(total_tokens, seq_len)):
-        p = min(prompt_len, n - 1) if n > 1 else 0
-        c = n - p
+    lens = split_tokens(total_tokens, seq_len)
+    for i, (n, c) in enumerate(zip(lens, completion_lens(lens, prompt_len))):
+        p = n - c
         seqs.append({
             "id": f"bench-{step}-{i}",
             "prompt": "bench prompt",
@@ -195,17 +208,22 @@ def bench_engine(engine: Any, shape: ModelShape, tokens: Sequence[int], *, seq_l
                  reset_peak: Callable[[], None], peak_bytes: Callable[[], int | None],
                  datasheet_tflops: float | None, matmul: float | None, seed: int = 1,
                  clock: Callable[[], float] = time.perf_counter, on_oom: Callable[[], None] = lambda: None) -> list[Row]:
-    """Times engine.forward_backward at each micro-batch size."""
+    """Times engine.forward_backward at each micro-batch size. Each call gets
+    its own request body (a new request id and step), built before the timed
+    calls."""
     rows = []
     step = 0
     for t in tokens:
         lens = split_tokens(t, seq_len)
-        flops = train_flops(shape, lens)
+        flops = train_flops(shape, lens, completion_lens(lens, prompt_len))
+        bodies = []
+        for _ in range(warmup + iters):
+            step += 1
+            bodies.append(make_body(t, seq_len, prompt_len, shape.vocab, seed + step, step))
+        pending = iter(bodies)
 
         def call() -> None:
-            nonlocal step
-            step += 1
-            ans = engine.forward_backward(make_body(t, seq_len, prompt_len, shape.vocab, seed + step, step))
+            ans = engine.forward_backward(next(pending))
             got = ans.get("tokens") if isinstance(ans, dict) else None
             if not isinstance(got, (int, float)) or got <= 0:
                 raise RuntimeError(f"forward_backward answered {ans!r}; want a positive \"tokens\"")
@@ -405,8 +423,9 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{shape.matmul_params() / 1e9:.3f}B in matmuls")
     print(f"measured {n}x{n} {str(mm_dtype).replace('torch.', '')} matmul: {matmul:.1f} TFLOP/s"
           + (f"; datasheet peak {datasheet:g} TFLOP/s" if datasheet else ""))
-    print("MFU = (6 x N_matmul x tokens + 6 x layers x heads x head_dim x sum s(s+1)) / step time / peak "
-          "(N_matmul: attention, MLP and output-projection weights; causal attention)")
+    print("MFU = (6 x N_layers x tokens + 6 x vocab x hidden x completion tokens + 6 x layers x heads x head_dim "
+          "x sum s(s+1)) / step time / peak (N_layers: attention and MLP weights; the output projection runs at "
+          "completion positions only; causal attention); request bodies are built before the timed calls")
 
     from tabler1_torch.engine import build_engine
 

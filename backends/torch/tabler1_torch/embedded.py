@@ -319,7 +319,7 @@ class EmbeddedFamily:
         return token_string(i)
 
     # compute
-    def hidden(self, module: Model, ids: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
+    def hidden(self, module: Model, ids: torch.Tensor, key_mask: Optional[torch.Tensor]) -> torch.Tensor:
         """Final normalised states [B, T, D] of right-padded ids (padding
         sits after every real token, so causal attention never sees it)."""
         b, t = ids.shape

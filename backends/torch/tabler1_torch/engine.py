@@ -58,7 +58,7 @@ class Family(Protocol):
     def chat_prompt(self, messages: list[dict]) -> list[int]: ...
     def decode(self, ids: list[int]) -> str: ...
     def token_string(self, i: int) -> str: ...
-    def hidden(self, module: torch.nn.Module, ids: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor: ...
+    def hidden(self, module: torch.nn.Module, ids: torch.Tensor, key_mask: Optional[torch.Tensor]) -> torch.Tensor: ...
     def head(self, module: torch.nn.Module, h: torch.Tensor) -> torch.Tensor: ...
     def step(self, module: torch.nn.Module, ids: torch.Tensor, positions: torch.Tensor, key_mask: torch.Tensor, cache: object) -> tuple[torch.Tensor, object]: ...
     def decay(self, name: str, p: torch.Tensor) -> bool: ...
@@ -226,29 +226,32 @@ class Engine:
         """Log-probabilities of each sequence's completion tokens, padded to
         [B, Cmax] (with autograd through module), and the 0/1 mask."""
         dev = self.family.device
-        lens = [len(s.prompt) + len(s.completion) for s in seqs]
-        T = max(lens)
-        C = max(len(s.completion) for s in seqs)
-        ids = torch.full((len(seqs), T), self.family.pad_id, dtype=torch.long)
-        key_mask = torch.zeros((len(seqs), T), dtype=torch.bool)
-        rows, cols, flat, targets = [], [], [], []
+        B = len(seqs)
+        plens = torch.tensor([len(s.prompt) for s in seqs])
+        clens = torch.tensor([len(s.completion) for s in seqs])
+        lens = plens + clens
+        T, C = int(lens.max()), int(clens.max())
+        # Index tensors built with vectorised ops (no per-token Python loop):
+        # completion token k of row b is predicted at position p_b - 1 + k.
+        rows = torch.repeat_interleave(torch.arange(B), clens)
+        cols = torch.arange(int(clens.sum())) - torch.repeat_interleave(torch.cumsum(clens, 0) - clens, clens)
+        flat = rows * T + plens[rows] - 1 + cols
+        targets = torch.tensor([t for s in seqs for t in s.completion], dtype=torch.long)
+        ids = torch.full((B, T), self.family.pad_id, dtype=torch.long)
         for b, s in enumerate(seqs):
-            full = s.prompt + s.completion
-            ids[b, : len(full)] = torch.tensor(full)
-            key_mask[b, : len(full)] = True
-            p = len(s.prompt)
-            for k, tok in enumerate(s.completion):
-                rows.append(b)
-                cols.append(k)
-                flat.append(b * T + p - 1 + k)
-                targets.append(tok)
-        h = self.family.hidden(module, ids.to(dev), key_mask.to(dev))
-        h = h.reshape(-1, h.shape[-1])[torch.tensor(flat, device=dev)]
-        logits = self.family.head(module, h).float() if h.dtype in (torch.bfloat16, torch.float16) else self.family.head(module, h)
-        lp = torch.log_softmax(logits, -1).gather(-1, torch.tensor(targets, device=dev).unsqueeze(-1)).squeeze(-1)
-        r, c = torch.tensor(rows, device=dev), torch.tensor(cols, device=dev)
-        out = torch.zeros((len(seqs), C), dtype=lp.dtype, device=dev).index_put((r, c), lp)
-        mask = torch.zeros((len(seqs), C), dtype=lp.dtype, device=dev).index_put((r, c), torch.ones_like(lp))
+            ids[b, : len(s.prompt) + len(s.completion)] = torch.tensor(s.prompt + s.completion)
+        # Right padding: with every row full there is nothing to mask, and no
+        # mask is the same attention as an all-true one (SDPA then takes its
+        # causal fast path without inspecting a mask).
+        key_mask = None if bool((lens == T).all()) else torch.arange(T)[None, :] < lens[:, None]
+        ids, rows, cols, flat, targets = _to_device((ids, rows, cols, flat, targets), dev)
+        if key_mask is not None:
+            (key_mask,) = _to_device((key_mask,), dev)
+        h = self.family.hidden(module, ids, key_mask)
+        h = h.reshape(-1, h.shape[-1])[flat]
+        lp = token_logprobs(self.family.head(module, h), targets)
+        out = torch.zeros((B, C), dtype=lp.dtype, device=dev).index_put((rows, cols), lp)
+        mask = torch.zeros((B, C), dtype=lp.dtype, device=dev).index_put((rows, cols), torch.ones_like(lp))
         return out, mask
 
     def _local_indices(self, n: int) -> list[int]:
@@ -286,9 +289,11 @@ class Engine:
             ms = [seqs[i] for i in mb]
             logp, mask = self.completion_logprobs(self.policy, ms)
             logp, mask = logp.to(dt), mask.to(dt)
-            sampler = torch.zeros_like(logp)
+            # Built on the host and moved in one copy, not a copy per row.
+            sampler = torch.zeros(logp.shape, dtype=dt)
             for b, s in enumerate(ms):
                 sampler[b, : len(s.completion)] = torch.tensor(s.sampler, dtype=dt)
+            (sampler,) = _to_device((sampler,), logp.device)
             ref_lp = None
             if ref is not None:
                 with torch.no_grad():
@@ -504,6 +509,61 @@ class Engine:
 
     def _param_dtype(self) -> torch.dtype:
         return next(self.policy.parameters()).dtype
+
+
+def _to_device(ts: tuple[torch.Tensor, ...], dev: torch.device) -> tuple[torch.Tensor, ...]:
+    """Host tensors moved to dev; to a GPU through pinned memory without
+    waiting for the copies (stream order keeps them before their use)."""
+    if dev.type != "cuda":
+        return tuple(t.to(dev) for t in ts)
+    return tuple(t.pin_memory().to(dev, non_blocking=True) for t in ts)
+
+
+# Rows of logits converted to float32 at a time: about 1 GiB of float32.
+LOGPROB_CHUNK_ELEMENTS = 1 << 28
+
+
+class _TokenLogprobs(torch.autograd.Function):
+    """log_softmax(logits)[target] per row in float32 (float64 logits stay
+    float64), over chunks of rows, so no float32 [tokens, vocab] matrix
+    exists whole. log_softmax and softmax with dtype= read half-precision
+    logits and write float32 in one kernel on CUDA. The backward,
+    g x (onehot - softmax), is recomputed per chunk from the saved logits
+    and written straight into the gradient's dtype (one rounding per
+    element, as the float32 log_softmax's backward then cast had)."""
+
+    @staticmethod
+    def forward(ctx: Any, logits: torch.Tensor, target: torch.Tensor, chunk: int) -> torch.Tensor:  # type: ignore[override]
+        acc = torch.float32 if logits.dtype in (torch.bfloat16, torch.float16) else logits.dtype
+        n = logits.shape[0]
+        out = torch.empty(n, dtype=acc, device=logits.device)
+        for i in range(0, n, chunk):
+            lsm = torch.log_softmax(logits[i : i + chunk], -1, dtype=acc)
+            out[i : i + chunk] = lsm.gather(-1, target[i : i + chunk, None]).squeeze(-1)
+        ctx.save_for_backward(logits, target)
+        ctx.chunk, ctx.acc = chunk, acc
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, None, None]:  # type: ignore[override]
+        logits, target = ctx.saved_tensors
+        grad = torch.empty_like(logits)
+        for i in range(0, logits.shape[0], ctx.chunk):
+            sl = slice(i, i + ctx.chunk)
+            gi = g[sl, None].to(ctx.acc)
+            t = target[sl, None]
+            p = torch.softmax(logits[sl], -1, dtype=ctx.acc)
+            pt = p.gather(-1, t)
+            torch.mul(p, -gi, out=grad[sl])
+            grad[sl].scatter_(-1, t, ((1 - pt) * gi).to(grad.dtype))
+        return grad, None, None
+
+
+def token_logprobs(logits: torch.Tensor, target: torch.Tensor, chunk_elements: int = LOGPROB_CHUNK_ELEMENTS) -> torch.Tensor:
+    """log_softmax(logits, -1)[i, target[i]] for each row i of [N, V] logits,
+    in float32 at least, differentiable in logits (see _TokenLogprobs)."""
+    return _TokenLogprobs.apply(logits, target, max(1, chunk_elements // max(1, logits.shape[-1])))
 
 
 def _write_json(path: str, v: Any) -> None:

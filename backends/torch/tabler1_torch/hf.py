@@ -80,8 +80,9 @@ class HFFamily:
         get = getattr(module, "get_base_model", None)  # peft
         return get() if get is not None else module
 
-    def hidden(self, module: torch.nn.Module, ids: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
-        out = self._base(module).get_decoder()(input_ids=ids, attention_mask=key_mask.long(), use_cache=False)
+    def hidden(self, module: torch.nn.Module, ids: torch.Tensor, key_mask: Optional[torch.Tensor]) -> torch.Tensor:
+        mask = None if key_mask is None else key_mask.long()  # None: no padding
+        out = self._base(module).get_decoder()(input_ids=ids, attention_mask=mask, use_cache=False)
         return out[0]
 
     def head(self, module: torch.nn.Module, h: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,7 @@ from tabler1_torch.bench import (
     Row,
     bench_engine,
     bytes_to_unicode,
+    completion_lens,
     format_table,
     main,
     make_body,
@@ -56,9 +57,33 @@ class ShapeTest(unittest.TestCase):
         s = ModelShape(hidden=4, layers=2, heads=2, kv_heads=1, head_dim=2, intermediate=8, vocab=10, tied=True)
         n = 2 * (4 * 4 + 2 * 4 * 2 + 4 * 4 + 3 * 4 * 8) + 10 * 4
         self.assertEqual(s.matmul_params(), n)
-        # Two sequences of 3 and 1 tokens: 6N per token plus causal attention
-        # 6 x layers x heads x head_dim x (3*4 + 1*2).
-        self.assertEqual(train_flops(s, [3, 1]), 6 * n * 4 + 6 * 2 * 2 * 2 * 14)
+        layers = n - 10 * 4
+        # Two sequences of 3 and 1 tokens, all completion: 6N per token plus
+        # causal attention 6 x layers x heads x head_dim x (3*4 + 1*2).
+        self.assertEqual(train_flops(s, [3, 1], [3, 1]), 6 * n * 4 + 6 * 2 * 2 * 2 * 14)
+        # With 2 and 0 prompt tokens the output projection (10 x 4) runs at
+        # the 1 + 1 completion positions only; the layers see all 4 tokens.
+        self.assertEqual(train_flops(s, [3, 1], [1, 1]), 6 * layers * 4 + 6 * 10 * 4 * 2 + 6 * 2 * 2 * 2 * 14)
+        with self.assertRaises(ValueError):
+            train_flops(s, [3, 1], [4, 1])
+        with self.assertRaises(ValueError):
+            train_flops(s, [3, 1], [3])
+
+    def test_train_flops_qwen2_1_5b_at_8k(self) -> None:
+        # The GPU check's micro-batch: 4 sequences of 2048 tokens, 512 prompt.
+        s = shape_of("qwen2-1.5b")
+        lens = split_tokens(8192, 2048)
+        self.assertEqual(completion_lens(lens, 512), [1536] * 4)
+        got = train_flops(s, lens, completion_lens(lens, 512))
+        want = 6 * 28 * 46_792_704 * 8192 + 6 * 151936 * 1536 * 6144 + 6 * 28 * 12 * 128 * 4 * 2048 * 2049
+        self.assertEqual(got, want)
+        # 2.87 TFLOP less than counting the head at every position.
+        self.assertAlmostEqual((train_flops(s, lens, lens) - got) / 1e12, 6 * 151936 * 1536 * 2048 / 1e12)
+        self.assertAlmostEqual(got / 1e12, 77.33, delta=0.01)
+
+    def test_completion_lens(self) -> None:
+        self.assertEqual(completion_lens([2048, 904, 1], 512), [1536, 392, 1])
+        self.assertEqual(completion_lens([3], 8), [1])  # one prompt token at least
 
     def test_split_tokens(self) -> None:
         self.assertEqual(split_tokens(8192, 2048), [2048] * 4)
@@ -129,9 +154,10 @@ class BenchEngineTest(unittest.TestCase):
                             datasheet_tflops=989.0, matmul=800.0, clock=fake_clock(0.25))
         self.assertEqual(len(eng.bodies), 4)
         self.assertEqual(len({b["request_id"] for b in eng.bodies}), 4)  # every call a new id
+        self.assertEqual([b["batch"]["step"] for b in eng.bodies], [1, 2, 3, 4])
         r = rows[0]
         self.assertEqual((r.tokens, r.sequences, r.step_s, r.tokens_per_s, r.peak_gib), (256, 2, 0.25, 1024.0, 3.0))
-        want = train_flops(s, [128, 128]) / 0.25 / 1e12
+        want = train_flops(s, [128, 128], [96, 96]) / 0.25 / 1e12
         self.assertAlmostEqual(r.tflops, want)
         self.assertAlmostEqual(r.mfu_datasheet, want / 989.0)
         self.assertAlmostEqual(r.mfu_matmul, want / 800.0)
