@@ -44,6 +44,9 @@ type PoolConfig struct {
 	// is read once by NewPool and never logged; the config holds only the
 	// variable's name.
 	APIKeyEnv string `yaml:"api_key_env" json:"api_key_env,omitempty"`
+	// Getenv reads the API keys' environment variables (nil: os.Getenv), so
+	// that a caller decides where secrets come from.
+	Getenv func(string) string `yaml:"-" json:"-"`
 	// MaxConcurrency bounds requests in flight across all endpoints
 	// (default 256).
 	MaxConcurrency int `yaml:"max_concurrency" json:"max_concurrency"`

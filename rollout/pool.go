@@ -91,10 +91,14 @@ func NewPool(cfg PoolConfig, logger *zap.Logger) (*Pool, error) {
 		wake: make(chan struct{}),
 		rng:  rand.New(rand.NewPCG(cfg.Seed, 0x726f6c6c6f7574)),
 	}
+	getenv := cfg.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	for _, ec := range cfg.Endpoints {
 		key := ""
 		if ec.APIKeyEnv != "" {
-			key = os.Getenv(ec.APIKeyEnv)
+			key = getenv(ec.APIKeyEnv)
 			if key == "" {
 				return nil, fmt.Errorf("rollout: endpoint %s: environment variable %s (api_key_env) is empty or unset: export the API key in it, or drop api_key_env for servers without a key", ec.URL, ec.APIKeyEnv)
 			}

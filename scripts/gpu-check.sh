@@ -155,10 +155,16 @@ if not rows:
     print("  no steps completed")
     sys.exit()
 def mean(k):
-    return sum(r.get(k, 0) for r in rows) / len(rows)
-print(f"  steps {len(rows)}; reward_mean first {rows[0].get('reward_mean', 0):.3f} last {rows[-1].get('reward_mean', 0):.3f}; "
-      f"samples/step {mean('samples'):.0f}; tokens/step {mean('tokens'):.0f}; completion_len {mean('completion_len'):.1f}; "
-      f"exec_success {mean('exec_success'):.2f}; grad_norm last {rows[-1].get('grad_norm', 0):.3g}")
+    # metrics.jsonl's names (docs/configuration.md, "Metric names"); a
+    # renamed metric shows as missing rather than as 0
+    if any(k not in r for r in rows):
+        return float("nan")
+    return sum(r[k] for r in rows) / len(rows)
+first, last = rows[0].get("critic/score/mean", float("nan")), rows[-1].get("critic/score/mean", float("nan"))
+print(f"  steps {len(rows)}; reward first {first:.3f} last {last:.3f}; "
+      f"samples/step {mean('batch/samples'):.0f}; tokens/step {mean('perf/total_num_tokens'):.0f}; "
+      f"response_length {mean('response_length/mean'):.1f}; exec_success {mean('paradigm/exec_success'):.2f}; "
+      f"entropy {mean('actor/entropy'):.2f}; grad_norm last {rows[-1].get('actor/grad_norm', float('nan')):.3g}")
 EOF
 )
 echo "$grpo_summary"

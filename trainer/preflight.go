@@ -47,7 +47,9 @@ func Preflight(ctx context.Context, cfg *Config, getenv func(string) string, off
 			network("backend "+rb.URL+" health", func() error { return backendHealth(ctx, rb, cfg.Backend.HealthTimeout, nil) })
 		}
 		if cfg.hasGRPO() {
-			pool, err := rollout.NewPool(cfg.rolloutPool(cfg.Model.Endpoints, cfg.Model.Name), nil)
+			pc := cfg.rolloutPool(cfg.Model.Endpoints, cfg.Model.Name)
+			pc.Getenv = getenv
+			pool, err := rollout.NewPool(pc, nil)
 			check("rollout endpoints configuration", err)
 			if err == nil {
 				network("rollout endpoints GET /v1/models", func() error { return pool.Check(ctx, cfg.Rollout.HealthTimeout) })

@@ -108,7 +108,9 @@ func Setup(ctx context.Context, cfg *Config, o Options) (*Trainer, func() error,
 	}
 	if cfg.hasGRPO() || cfg.Eval.Every > 0 {
 		r := cfg.Rollout
-		pool, err := rollout.NewPool(cfg.rolloutPool(endpoints, modelName), log.Named("rollout"))
+		pc := cfg.rolloutPool(endpoints, modelName)
+		pc.Getenv = getenv
+		pool, err := rollout.NewPool(pc, log.Named("rollout"))
 		if err != nil {
 			return fail(fmt.Errorf("rollout endpoints: %w", err))
 		}
