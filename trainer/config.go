@@ -217,7 +217,7 @@ type StageConfig struct {
 	Steps int    `yaml:"steps" json:"steps"`
 	// BatchSize is questions (prompts) per step. The group (GRPO stages):
 	// group_size completions per question, drawn under paradigm_policy
-	// (free, split or program_first; package rollout).
+	// (free, split, program_first, program or text; package rollout).
 	BatchSize           int `yaml:"batch_size" json:"batch_size"`
 	rollout.GroupConfig `yaml:",inline"`
 
